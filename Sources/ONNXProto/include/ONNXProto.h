@@ -1,0 +1,2 @@
+#include "onyx-onnx.pb-c.h"
+#include "onyx_wire.h"

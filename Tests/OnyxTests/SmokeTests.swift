@@ -1,0 +1,3 @@
+import XCTest
+@testable import Onyx
+final class SmokeTests: XCTestCase { func testNothing() {} }
