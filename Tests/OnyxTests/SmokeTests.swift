@@ -1,3 +1,0 @@
-import XCTest
-@testable import Onyx
-final class SmokeTests: XCTestCase { func testNothing() {} }
