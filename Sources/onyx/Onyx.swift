@@ -1,10 +1,38 @@
 import ArgumentParser
+import Foundation
+import Onyx
 
-@main
+/// The `onyx` command line.
 struct OnyxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onyx",
         abstract: "Onyx: an ONNX model interpreter for the CPU.",
+        discussion: """
+            Exit status: 0 on success, 1 when the model or an input is refused \
+            (the message names the file, node and value), 2 for usage errors.
+            """,
         subcommands: [InfoCommand.self]
     )
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try OnyxCommand.parseAsRoot()
+            try command.run()
+        } catch let error as OnyxError {
+            FileHandle.standardError.write(Data("onyx: \(error)\n".utf8))
+            exit(1)
+        } catch {
+            let code = OnyxCommand.exitCode(for: error)
+            let message = OnyxCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            exit(code == .validationFailure ? 2 : 1)
+        }
+    }
 }

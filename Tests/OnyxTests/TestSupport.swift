@@ -39,3 +39,32 @@ enum TestPaths {
         return url
     }
 }
+
+extension TestPaths {
+    /// The `onyx` executable built beside the test bundle.
+    static var onyxBinary: URL? {
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            let candidate = bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("onyx")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        let fallback = root.appendingPathComponent(".build/debug/onyx")
+        return FileManager.default.isExecutableFile(atPath: fallback.path) ? fallback : nil
+    }
+
+    /// Runs `onyx` with `arguments`; returns exit status, stdout and stderr.
+    static func runOnyx(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let binary = onyxBinary else { throw XCTSkip("onyx executable not built") }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}

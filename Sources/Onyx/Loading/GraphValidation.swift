@@ -26,7 +26,7 @@ enum GraphValidation {
         for (index, node) in graph.nodes.enumerated() {
             for output in node.outputs where !output.isEmpty {
                 if defined.contains(output) || producer[output] != nil {
-                    throw OnyxError.invalidModel("value is defined more than once", value: output)
+                    throw OnyxError.invalidModel("defined more than once (by a graph input, an initializer or another node)", value: output)
                         .atNode(context(node))
                 }
                 producer[output] = index
