@@ -177,6 +177,7 @@ def main():
     ort_cmd = [args.python, "-c", ORT_SCRIPT, model]
     onyx_cmd = [args.onyx, "info", model, "--json"]
     res = {"onnxruntime": {"ms": [], "rss": []}, "onyx": {"ms": [], "rss": []}}
+    after_load = []  # Onyx's resident MiB right after loading (rss_after_load_mb)
     failed = False
     missing_key = False
 
@@ -195,6 +196,10 @@ def main():
             print(f'bench-load: {tool} output has no "load_ms" key, so its load time is '
                   f"not reported. Output was:\n{tail(out)}", file=sys.stderr)
             missing_key = True
+        if record and tool == "onyx":
+            m = re.search(r'"rss_after_load_mb"\s*:\s*([-+0-9.eE]+)', out)
+            if m:
+                after_load.append(float(m.group(1)))
         if record:
             if ms is not None:
                 res[tool]["ms"].append(ms)
@@ -237,6 +242,10 @@ def main():
               f"{med['onyx'] / med['onnxruntime']:.3f}")
     else:
         print("ratio onyx/onnxruntime (median load time): n/a")
+    if after_load and wbytes:
+        worst = max(after_load)
+        print(f"onyx resident after loading: {worst:.1f} MiB = {worst * mib / wbytes:.2f}x weights "
+              f"(limit 1.1x + 30 MiB = {(1.1 * wbytes / mib) + 30:.1f} MiB)")
     if base_rss:
         print(f"(onnxruntime RSS includes Python + `import onnxruntime`: "
               f"{base_rss / 1024:.1f} MiB without a session)")

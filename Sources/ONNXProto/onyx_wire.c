@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Message kinds of the schema (Sources/ONNXProto/schema/onyx-onnx.proto). */
@@ -116,7 +117,30 @@ static int read_varint(const uint8_t *data, size_t *pos, size_t end, uint64_t *o
 }
 
 OnyxWireResult onyx_wire_scan(const uint8_t *data, size_t len, int max_depth) {
+    return onyx_wire_scan_spans(data, len, max_depth, 0, NULL, NULL);
+}
+
+/* Appends a span to a growable array; returns 0 when out of memory. */
+static int push_span(OnyxSpan **spans, size_t *count, size_t *capacity, size_t offset, size_t length) {
+    if (*count == *capacity) {
+        size_t grown = *capacity ? *capacity * 2 : 64;
+        OnyxSpan *bigger = realloc(*spans, grown * sizeof(OnyxSpan));
+        if (!bigger) return 0;
+        *spans = bigger;
+        *capacity = grown;
+    }
+    (*spans)[*count].offset = offset;
+    (*spans)[*count].length = length;
+    (*count)++;
+    return 1;
+}
+
+OnyxWireResult onyx_wire_scan_spans(const uint8_t *data, size_t len, int max_depth,
+                                    size_t min_length, OnyxSpan **spans, size_t *n_spans) {
     OnyxWireResult result = { ONYX_WIRE_OK, 0, 0, "" };
+    size_t span_capacity = 0;
+    if (spans) *spans = NULL;
+    if (n_spans) *n_spans = 0;
     if (max_depth < 1) max_depth = 1;
     int *kinds = malloc(sizeof(int) * (size_t)(max_depth + 1));
     size_t *ends = malloc(sizeof(size_t) * (size_t)(max_depth + 1));
@@ -175,6 +199,13 @@ OnyxWireResult onyx_wire_scan(const uint8_t *data, size_t len, int max_depth) {
                 break;
             }
             int kind = child_kind(kinds[depth], field);
+            if (spans && n_spans && kinds[depth] == K_TENSOR && field == 9 && value >= min_length && value > 0) {
+                if (!push_span(spans, n_spans, &span_capacity, pos, (size_t)value)) {
+                    result.status = ONYX_WIRE_MALFORMED; result.offset = tag_at;
+                    result.what = "out of memory";
+                    break;
+                }
+            }
             if (kind == K_NONE || kind == K_LEAF) {
                 /* Leaf messages nest one level; their fields are scalars. */
                 if (kind == K_LEAF && depth + 2 > max_depth) {
@@ -206,6 +237,55 @@ OnyxWireResult onyx_wire_scan(const uint8_t *data, size_t len, int max_depth) {
     free(kinds);
     free(ends);
     return result;
+}
+
+/* State of the allocator that releases copied raw_data pages. */
+typedef struct {
+    const uint8_t *data;
+    const OnyxSpan *spans;
+    size_t n_spans;
+    size_t expect;        /* next span whose copy target is not yet allocated */
+    size_t released;      /* spans before this index have been released */
+    size_t page;
+} ReleasingState;
+
+static void release_span(ReleasingState *state, size_t index) {
+    const OnyxSpan *span = &state->spans[index];
+    /* Whole pages inside the span only: neighbours may still be unread. */
+    uintptr_t start = (uintptr_t)(state->data + span->offset);
+    uintptr_t end = start + span->length;
+    uintptr_t first = (start + state->page - 1) & ~(uintptr_t)(state->page - 1);
+    uintptr_t last = end & ~(uintptr_t)(state->page - 1);
+    if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
+}
+
+static void *releasing_alloc(void *opaque, size_t size) {
+    ReleasingState *state = opaque;
+    /* An allocation the size of an upcoming raw_data span is that span's
+       copy target, so every span before it has been copied already. */
+    for (size_t i = state->expect; i < state->n_spans && i < state->expect + 4; i++) {
+        if (state->spans[i].length == size) {
+            for (; state->released < i; state->released++) release_span(state, state->released);
+            state->expect = i + 1;
+            break;
+        }
+    }
+    return malloc(size ? size : 1);
+}
+
+static void releasing_free(void *opaque, void *pointer) {
+    (void)opaque;
+    free(pointer);
+}
+
+Onnx__ModelProto *onyx_unpack_model_releasing(const uint8_t *data, size_t len,
+                                              const OnyxSpan *spans, size_t n_spans) {
+    long page = sysconf(_SC_PAGESIZE);
+    ReleasingState state = { data, spans, n_spans, 0, 0, page > 0 ? (size_t)page : 4096 };
+    ProtobufCAllocator allocator = { releasing_alloc, releasing_free, &state };
+    Onnx__ModelProto *model = onnx__model_proto__unpack(&allocator, len, data);
+    for (; state.released < n_spans; state.released++) release_span(&state, state.released);
+    return model;
 }
 
 /* A ProtobufCBuffer that flushes to a file descriptor in 1 MiB chunks. */

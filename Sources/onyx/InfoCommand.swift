@@ -64,6 +64,7 @@ struct InfoCommand: ParsableCommand {
         add("external data", s.externalDataFiles.isEmpty ? "none" : s.externalDataFiles.joined(separator: ", "))
         add("not executable", s.unsupportedOperators.isEmpty ? "none" : s.unsupportedOperators.joined(separator: ", "))
         if let ms = s.loadMs { add("load time", String(format: "%.1f ms", ms)) }
+        if let rss = s.rssAfterLoadMb { add("resident", String(format: "%.1f MiB after loading", rss)) }
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { key, value in
             key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value + "\n"

@@ -31,6 +31,26 @@ typedef struct {
 /// pass before `onnx__model_proto__unpack` is called on untrusted bytes.
 OnyxWireResult onyx_wire_scan(const uint8_t *data, size_t len, int max_depth);
 
+/// Where a `TensorProto.raw_data` payload lies in the serialized bytes.
+typedef struct {
+    size_t offset;
+    size_t length;
+} OnyxSpan;
+
+/// Like `onyx_wire_scan`, and also lists (in file order) the `raw_data`
+/// payloads of at least `min_length` bytes in `*spans` (malloc'd, caller
+/// frees; NULL when there are none).
+OnyxWireResult onyx_wire_scan_spans(const uint8_t *data, size_t len, int max_depth,
+                                    size_t min_length, OnyxSpan **spans, size_t *n_spans);
+
+/// Unpacks a ModelProto from `data`, a read-only private file mapping, and
+/// lets the kernel drop the mapping's pages of each listed `raw_data` span
+/// once protobuf-c has copied it (protobuf-c copies in file order), so the
+/// weights are resident about once instead of twice while loading.
+/// Free the result with `onnx__model_proto__free_unpacked(m, NULL)`.
+Onnx__ModelProto *onyx_unpack_model_releasing(const uint8_t *data, size_t len,
+                                              const OnyxSpan *spans, size_t n_spans);
+
 /// Serializes `model` to the file descriptor through a buffered
 /// `ProtobufCBuffer`, never holding the whole encoding in memory.
 /// Returns 0 on success or an errno value.

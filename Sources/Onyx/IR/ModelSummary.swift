@@ -59,6 +59,8 @@ public struct ModelSummary: Codable, Sendable {
     public var unsupportedOperators: [String]
     /// Time to load the file, in milliseconds.
     public var loadMs: Double?
+    /// Process memory resident right after the load, in MiB.
+    public var rssAfterLoadMb: Double?
 
     /// Summarizes `model`; `loaded` adds the file facts of a load.
     public init(_ model: Model, loaded: LoadedModel? = nil, file: String? = nil) {
@@ -113,6 +115,7 @@ public struct ModelSummary: Codable, Sendable {
         externalDataFiles = loaded?.externalDataFiles ?? []
         unsupportedOperators = unsupported.sorted()
         loadMs = loaded.map { $0.seconds * 1000 }
+        rssAfterLoadMb = loaded?.residentBytesAfterLoad.map { Double($0) / 1_048_576 }
     }
 
     static func describe(_ value: ValueInfo) -> ValueSummary {

@@ -21,6 +21,8 @@ public struct LoadedModel: Sendable {
     public var externalDataFiles: [String]
     /// Wall time of the load in seconds.
     public var seconds: Double
+    /// Bytes resident in the process right after the load, where the platform tells.
+    public var residentBytesAfterLoad: Int?
 }
 
 /// Loads `.onnx` files into the IR.
@@ -41,9 +43,11 @@ public enum ModelLoader {
             let file = try MappedFile(path: path)
             guard file.size > 0 else { throw OnyxError.invalidModel("the file is empty") }
             let resolver = ExternalDataResolver(baseDirectory: url.deletingLastPathComponent())
-            let model = try decode(file.bytes, resolver: resolver, options: options)
+            let model = try decode(file.bytes, resolver: resolver, options: options, isFileMapping: true)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            return LoadedModel(model: model, externalDataFiles: resolver.files, seconds: seconds)
+            return LoadedModel(
+                model: model, externalDataFiles: resolver.files, seconds: seconds,
+                residentBytesAfterLoad: ProcessMemory.residentBytes())
         } catch let error as OnyxError {
             throw error.inFile(path)
         }
@@ -56,11 +60,22 @@ public enum ModelLoader {
         return try decode(bytes, resolver: ExternalDataResolver(baseDirectory: baseDirectory), options: options)
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, resolver: ExternalDataResolver, options: LoadOptions) throws -> Model {
+    /// Scans, unpacks, converts and validates. With `isFileMapping`, the
+    /// pages of large `raw_data` payloads are handed back to the kernel as
+    /// soon as protobuf-c has copied them (never for heap memory, which
+    /// `MADV_DONTNEED` would zero).
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, resolver: ExternalDataResolver, options: LoadOptions, isFileMapping: Bool = false
+    ) throws -> Model {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw OnyxError.invalidModel("the model bytes are empty")
         }
-        let scan = onyx_wire_scan(base, bytes.count, Int32(options.maxMessageDepth))
+        var spans: UnsafeMutablePointer<OnyxSpan>?
+        var spanCount = 0
+        defer { free(spans) }
+        let scan = isFileMapping
+            ? onyx_wire_scan_spans(base, bytes.count, Int32(options.maxMessageDepth), 1 << 16, &spans, &spanCount)
+            : onyx_wire_scan(base, bytes.count, Int32(options.maxMessageDepth))
         switch scan.status {
         case ONYX_WIRE_OK: break
         case ONYX_WIRE_TOO_DEEP:
@@ -70,7 +85,10 @@ public enum ModelLoader {
             let what = scan.what.map { String(cString: $0) } ?? "malformed"
             throw OnyxError.invalidModel("not a valid ONNX protobuf: \(what) at byte \(scan.offset) of \(bytes.count)")
         }
-        guard let proto = onnx__model_proto__unpack(nil, bytes.count, base) else {
+        let unpacked = isFileMapping
+            ? onyx_unpack_model_releasing(base, bytes.count, spans, spanCount)
+            : onnx__model_proto__unpack(nil, bytes.count, base)
+        guard let proto = unpacked else {
             throw OnyxError.invalidModel("not a valid ONNX protobuf: protobuf-c could not decode it as a ModelProto")
         }
         defer { onnx__model_proto__free_unpacked(proto, nil) }
