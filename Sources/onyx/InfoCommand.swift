@@ -13,8 +13,8 @@ struct InfoCommand: ParsableCommand {
             (symbolic dimensions by name, ? when unknown), the operator histogram \
             over the graph and its subgraphs, node and initializer counts, the \
             parameter count and bytes, subgraphs, model-local functions, external \
-            data files, the operators this build cannot execute yet, and the load \
-            time. The model is fully validated; a broken file exits with status 1.
+            data files, the operators this build cannot execute yet, the load time \
+            and the memory resident after loading. The model is fully validated; a broken file exits with status 1.
             """
     )
 

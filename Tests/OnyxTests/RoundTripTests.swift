@@ -14,7 +14,12 @@ final class RoundTripTests: XCTestCase {
         for (index, url) in models.enumerated() {
             let relative = String(url.path.dropFirst(TestPaths.backendTests?.path.count ?? 0))
             do {
-                let first = try Model(contentsOf: url)
+                let loaded = try ModelLoader.load(contentsOf: url)
+                let first = loaded.model
+                // What `onyx info` prints must be computable for every model.
+                let summary = ModelSummary(first, loaded: loaded, file: url.path)
+                _ = try JSONEncoder().encode(summary)
+                if summary.totalNodeCount < first.graph.nodes.count { failures.append("\(relative): bad node count") }
                 var target = scratch.appendingPathComponent("\(index).onnx")
                 if let keepDirectory {
                     let folder = keepDirectory.appendingPathComponent(url.deletingLastPathComponent().path.dropFirst(TestPaths.backendTests?.path.count ?? 0).description)

@@ -95,7 +95,15 @@ public enum ModelLoader {
         let decoder = ProtoDecoder(
             external: resolver, memoryLimit: options.memoryLimitBytes, maxGraphDepth: options.maxSubgraphDepth)
         var model = try decoder.decodeModel(proto)
-        try validate(&model, options: options)
+        do {
+            try validate(&model, options: options)
+        } catch var error as OnyxError {
+            // Name the opset the node's domain is imported at.
+            if let node = error.node, node.opset == nil {
+                error.node?.opset = model.opsetVersion(for: node.domain)
+            }
+            throw error
+        }
         return model
     }
 
