@@ -1,0 +1,83 @@
+/// Tensor construction for kernels: every output buffer is allocated here,
+/// with its size checked against a limit before any memory is touched.
+enum TensorAllocation {
+    /// Upper bound on one tensor's bytes (half of physical memory).
+    static let limit = ModelLoader.defaultMemoryLimit
+
+    /// Bytes `count` elements of `type` need, or an error when the count
+    /// overflows or exceeds the limit.
+    static func checkedBytes(_ type: ElementType, count: Int) throws -> Int {
+        guard let bytes = type.byteCount(forElements: count), bytes <= limit else {
+            throw OnyxError.resourceLimit("a \(type) tensor of \(count) elements exceeds the memory limit")
+        }
+        return bytes
+    }
+}
+
+extension Tensor {
+    /// A numeric tensor whose bytes `body` writes (they start zeroed).
+    static func make(
+        _ type: ElementType, _ shape: [Int], _ body: (UnsafeMutableRawPointer) throws -> Void
+    ) throws -> Tensor {
+        let count = try Tensor.checkedCount(shape)
+        let bytes = try TensorAllocation.checkedBytes(type, count: count)
+        let buffer = TensorBuffer.zeroed(byteCount: bytes)
+        if let base = buffer.baseAddress { try body(base) }
+        return try Tensor(elementType: type, shape: shape, buffer: buffer)
+    }
+
+    /// A tensor of Swift scalar type `T` whose elements `body` writes.
+    static func make<T: TensorScalar>(
+        _ type: T.Type, _ shape: [Int], _ body: (UnsafeMutableBufferPointer<T>) throws -> Void
+    ) throws -> Tensor {
+        let count = try Tensor.checkedCount(shape)
+        return try make(T.elementType, shape) { raw in
+            try body(UnsafeMutableBufferPointer(start: raw.bindMemory(to: T.self, capacity: count), count: count))
+        }
+    }
+
+    /// A zero-filled tensor.
+    static func zeros(_ type: ElementType, _ shape: [Int]) throws -> Tensor {
+        if type == .string {
+            return try Tensor(shape: shape, stringBytes: Array(repeating: [], count: try Tensor.checkedCount(shape)))
+        }
+        return try make(type, shape) { _ in }
+    }
+
+    /// The same elements under another shape of equal element count (no copy).
+    func reshaped(_ newShape: [Int]) throws -> Tensor {
+        guard try Tensor.checkedCount(newShape) == count else {
+            throw OnyxError.shapeMismatch("cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        }
+        switch storage {
+        case .bytes(let buffer): return try Tensor(elementType: elementType, shape: newShape, buffer: buffer)
+        case .strings(let values): return try Tensor(shape: newShape, stringBytes: values)
+        }
+    }
+
+    /// Row-major strides of `shape`, in elements.
+    static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = running
+            running &*= shape[axis]
+        }
+        return strides
+    }
+
+    /// Bytes per element for byte-addressable types (nil for strings and sub-byte types).
+    var elementSize: Int? {
+        let bits = elementType.bitWidth
+        return bits >= 8 && bits % 8 == 0 ? bits / 8 : nil
+    }
+}
+
+/// Resolves a possibly negative axis against `rank`.
+func normalizeAxis(_ axis: Int, rank: Int, name: String = "axis") throws -> Int {
+    let resolved = axis < 0 ? axis + rank : axis
+    guard resolved >= 0, resolved < max(rank, 1) || (rank == 0 && resolved == 0) else {
+        throw OnyxError.invalidModel("\(name) \(axis) is out of range for rank \(rank)")
+    }
+    return resolved
+}

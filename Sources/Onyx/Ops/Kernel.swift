@@ -1,0 +1,46 @@
+/// A node prepared for execution: attributes read and checked, constant
+/// operands captured. Kernels hold no per-run state, so one kernel may run
+/// concurrently from several threads.
+protocol Kernel: Sendable {
+    /// Computes the node's outputs. `inputs` has one entry per node input,
+    /// nil where an optional input is omitted. Returns one entry per node
+    /// output (nil for an optional output the kernel does not produce).
+    func run(_ inputs: [Value?], _ context: RunContext) throws -> [Value?]
+}
+
+/// A kernel from a closure, for operators with little to prepare.
+struct ClosureKernel: Kernel {
+    let body: @Sendable ([Value?], RunContext) throws -> [Value?]
+    func run(_ inputs: [Value?], _ context: RunContext) throws -> [Value?] { try body(inputs, context) }
+}
+
+/// What a kernel sees of the running plan: outer-scope values for
+/// subgraphs, and run options.
+struct RunContext: Sendable {
+    /// Looks up a value visible from the current graph by name.
+    let lookup: @Sendable (String) -> Value?
+    let options: RunOptions
+}
+
+/// Settings of one run.
+struct RunOptions: Sendable {
+    var maxLoopIterations: Int = 1 << 31
+    var memoryLimitBytes: Int = ModelLoader.defaultMemoryLimit
+}
+
+extension Array where Element == Value? {
+    /// Input `index` as a tensor; throws when absent or not a tensor.
+    func tensor(_ index: Int) throws -> Tensor {
+        guard index < count, let value = self[index] else {
+            throw OnyxError.invalidModel("input \(index) is required")
+        }
+        return try value.asTensor()
+    }
+
+    /// Input `index` as a tensor, or nil when omitted.
+    func optionalTensor(_ index: Int) throws -> Tensor? {
+        guard index < count, let value = self[index] else { return nil }
+        if case .none = value { return nil }
+        return try value.asTensor()
+    }
+}

@@ -1,0 +1,6 @@
+/// The one ordered list of operator families this build registers.
+enum StandardOps {
+    static func registerAll(into registry: inout OpRegistry) {
+        ElementwiseBinaryOps.register(into: &registry)
+    }
+}

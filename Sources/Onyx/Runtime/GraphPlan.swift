@@ -1,0 +1,187 @@
+/// A graph compiled for execution: one kernel per node in topological
+/// order, values addressed by slot, and each value released after its last
+/// reader.
+///
+/// Building the plan picks a kernel for every node through the op
+/// registry and validates attributes, so unsupported operators and bad
+/// attributes fail before anything runs, with the node named. Subgraphs
+/// (If/Loop/Scan bodies) compile to nested plans that read the enclosing
+/// graph's values by name. A plan is immutable; each run has its own slots.
+final class GraphPlan: @unchecked Sendable {
+    struct Step {
+        let kernel: any Kernel
+        let inputs: [Int?]
+        let outputs: [Int?]
+        let node: OnyxError.NodeContext
+        /// Slots whose last reader is this step.
+        var releases: [Int]
+    }
+
+    /// Everything compilation needs besides the graph itself.
+    struct Environment {
+        var opsets: [String: Int]
+        var functions: [Function]
+        var registry: OpRegistry
+        var maxDepth: Int = 64
+    }
+
+    let name: String
+    let slotOf: [String: Int]
+    let inputNames: [String]
+    let outputNames: [String]
+    private let outputSlots: [Int]
+    private let constants: [(Int, Tensor)]
+    /// Names read from enclosing graphs, with the slot each is put in.
+    private let outerReads: [(String, Int)]
+    private(set) var steps: [Step]
+    private let slotCount: Int
+
+    init(graph original: Graph, environment: Environment, outerScope: Set<String> = [], depth: Int = 0) throws {
+        guard depth <= environment.maxDepth else {
+            throw OnyxError.resourceLimit("subgraphs nest deeper than \(environment.maxDepth) levels")
+        }
+        let graph = try FunctionInliner.inline(original, functions: environment.functions)
+        name = graph.name
+        var slotOf: [String: Int] = [:]
+        func slot(_ name: String) -> Int {
+            if let existing = slotOf[name] { return existing }
+            let index = slotOf.count
+            slotOf[name] = index
+            return index
+        }
+        var constants: [(Int, Tensor)] = []
+        for (name, tensor) in graph.constants { constants.append((slot(name), tensor)) }
+        for input in graph.inputs { _ = slot(input.name) }
+        for node in graph.nodes { for output in node.outputs where !output.isEmpty { _ = slot(output) } }
+        let local = Set(slotOf.keys)
+        var outerReads: [(String, Int)] = []
+        for name in GraphValidation.freeVariables(of: graph).sorted() where !local.contains(name) {
+            guard outerScope.contains(name) else {
+                throw OnyxError.invalidModel("value \"\(name)\" is not defined in graph \"\(graph.name)\" or an enclosing graph")
+            }
+            outerReads.append((name, slot(name)))
+        }
+        let visible = outerScope.union(slotOf.keys)
+
+        var steps: [Step] = []
+        var lastReader: [Int: Int] = [:]
+        for node in graph.nodes {
+            let domain = node.normalizedDomain
+            let opset = environment.opsets[domain] ?? 0
+            let context = OnyxError.NodeContext(name: node.name, opType: node.opType, domain: node.domain, opset: opset)
+            guard let build = environment.registry.builder(domain: domain, opType: node.opType, opset: opset) else {
+                throw OnyxError(.unsupportedOperator, "operator is not supported by this build", node: context)
+            }
+            let inputs: [Int?] = node.inputs.map { $0.isEmpty ? nil : slotOf[$0] }
+            let constantInputs: [Tensor?] = node.inputs.map { graph.constants[$0] }
+            let opContext = OpContext(
+                node: node, opset: opset, constantInputs: constantInputs,
+                inputTypes: node.inputs.map { _ in nil },
+                compileSubgraph: { subgraph in
+                    try GraphPlan(graph: subgraph, environment: environment, outerScope: visible, depth: depth + 1)
+                })
+            let kernel: any Kernel
+            do {
+                kernel = try build(opContext)
+            } catch let error as OnyxError {
+                throw error.atNode(context)
+            }
+            let index = steps.count
+            for case let input? in inputs { lastReader[input] = index }
+            for subgraph in node.subgraphs {
+                for name in GraphValidation.freeVariables(of: subgraph) {
+                    if let read = slotOf[name] { lastReader[read] = index }
+                }
+            }
+            steps.append(Step(
+                kernel: kernel, inputs: inputs, outputs: node.outputs.map { $0.isEmpty ? nil : slotOf[$0] },
+                node: context, releases: []))
+        }
+        let kept = Set(graph.outputs.compactMap { slotOf[$0.name] })
+        for (slot, reader) in lastReader where !kept.contains(slot) {
+            steps[reader].releases.append(slot)
+        }
+        // Outputs nobody reads are dropped right after they are made.
+        for index in steps.indices {
+            for case let slot? in steps[index].outputs where lastReader[slot] == nil && !kept.contains(slot) {
+                steps[index].releases.append(slot)
+            }
+        }
+
+        self.slotOf = slotOf
+        self.inputNames = graph.inputs.map(\.name)
+        self.outputNames = graph.outputs.map(\.name)
+        self.outputSlots = graph.outputs.compactMap { slotOf[$0.name] }
+        self.constants = constants
+        self.outerReads = outerReads
+        self.steps = steps
+        self.slotCount = slotOf.count
+    }
+
+    /// Runs the graph. `feeds` are graph inputs by name (a feed for an
+    /// initializer-backed input overrides the initializer); outer-scope
+    /// values come from `context.lookup`. Returns the graph outputs in order.
+    func run(feeds: [String: Value], context: RunContext) throws -> [Value] {
+        let frame = Frame(count: slotCount)
+        for (slot, tensor) in constants { frame.slots[slot] = .tensor(tensor) }
+        for (name, value) in feeds {
+            guard let slot = slotOf[name] else {
+                throw OnyxError(.unexpectedInput, "graph \"\(self.name)\" has no input \"\(name)\"")
+            }
+            frame.slots[slot] = value
+        }
+        for (name, slot) in outerReads {
+            guard let value = context.lookup(name) else {
+                throw OnyxError.invalidModel("outer-scope value \"\(name)\" is not available")
+            }
+            frame.slots[slot] = value
+        }
+        let slotOf = self.slotOf
+        let parent = context.lookup
+        let inner = RunContext(
+            lookup: { name in
+                if let slot = slotOf[name], let value = frame.slots[slot] { return value }
+                return parent(name)
+            },
+            options: context.options)
+        for step in steps {
+            var inputs: [Value?] = []
+            inputs.reserveCapacity(step.inputs.count)
+            for (position, slot) in step.inputs.enumerated() {
+                guard let slot else {
+                    inputs.append(nil)
+                    continue
+                }
+                guard let value = frame.slots[slot] else {
+                    throw OnyxError(.invalidModel, "input \(position) was not produced", node: step.node)
+                }
+                inputs.append(value)
+            }
+            let outputs: [Value?]
+            do {
+                outputs = try step.kernel.run(inputs, inner)
+            } catch let error as OnyxError {
+                throw error.atNode(step.node)
+            }
+            for (position, slot) in step.outputs.enumerated() {
+                guard let slot else { continue }
+                frame.slots[slot] = position < outputs.count ? outputs[position] : nil
+            }
+            for slot in step.releases { frame.slots[slot] = nil }
+        }
+        var results: [Value] = []
+        for (index, slot) in outputSlots.enumerated() {
+            guard let value = frame.slots[slot] else {
+                throw OnyxError.invalidModel("graph output \"\(outputNames[index])\" was not produced")
+            }
+            results.append(value)
+        }
+        return results
+    }
+
+    /// The slots of one run.
+    private final class Frame: @unchecked Sendable {
+        var slots: [Value?]
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+    }
+}

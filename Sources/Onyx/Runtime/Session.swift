@@ -1,0 +1,134 @@
+import Foundation
+
+/// Settings of a ``Session``.
+public struct SessionOptions: Sendable {
+    /// Worker threads for operators; nil means one per active core.
+    public var threads: Int?
+    /// Run the graph optimizer before planning.
+    public var optimize: Bool = true
+    /// Optimizer passes to skip, by name.
+    public var disabledPasses: Set<String> = []
+    /// Most bytes a run may allocate for one tensor; nil means half of physical memory.
+    public var memoryLimitBytes: Int?
+    /// Most iterations a Loop may run.
+    public var maxLoopIterations: Int = 1 << 31
+
+    public init() {}
+}
+
+/// A model prepared for running.
+///
+/// Building a session compiles the graph: a kernel per node, attributes
+/// checked, unsupported operators reported with the node named. Inputs
+/// are checked against the model's declared types and fixed dimensions
+/// before any kernel runs. A session is immutable and `run` may be called
+/// from several threads at once.
+public final class Session: Sendable {
+    public let model: Model
+    public let options: SessionOptions
+    /// Inputs a caller must feed (graph inputs without an initializer).
+    public let inputs: [ValueInfo]
+    /// The graph outputs.
+    public let outputs: [ValueInfo]
+    private let plan: GraphPlan
+
+    /// Loads the model at `url` and prepares it.
+    public convenience init(contentsOf url: URL, options: SessionOptions = .init()) throws {
+        do {
+            try self.init(model: Model(contentsOf: url), options: options)
+        } catch let error as OnyxError {
+            throw error.inFile(url.path)
+        }
+    }
+
+    /// Prepares `model`.
+    public init(model: Model, options: SessionOptions = .init()) throws {
+        self.model = model
+        self.options = options
+        self.inputs = model.graph.runtimeInputs
+        self.outputs = model.graph.outputs
+        var opsets: [String: Int] = [:]
+        for opset in model.opsetImports { opsets[opset.domain == "ai.onnx" ? "" : opset.domain] = opset.version }
+        let environment = GraphPlan.Environment(opsets: opsets, functions: model.functions, registry: .standard)
+        self.plan = try GraphPlan(graph: model.graph, environment: environment)
+    }
+
+    /// Runs the model on `feeds` (input name → tensor) and returns every output by name.
+    public func run(_ feeds: [String: Tensor]) throws -> [String: Tensor] {
+        let values = try runValues(feeds.mapValues { .tensor($0) })
+        var result: [String: Tensor] = [:]
+        for (index, output) in outputs.enumerated() {
+            result[output.name] = try values[index].asTensor()
+        }
+        return result
+    }
+
+    /// Runs the model and returns only the outputs named in `outputNames`.
+    public func run(_ feeds: [String: Tensor], outputs outputNames: [String]) throws -> [String: Tensor] {
+        let known = Set(outputs.map(\.name))
+        for name in outputNames where !known.contains(name) {
+            throw OnyxError(.invalidModel, "the model has no output \"\(name)\"", value: name)
+        }
+        return try run(feeds).filter { outputNames.contains($0.key) }
+    }
+
+    /// Runs the model on a background task.
+    public func run(_ feeds: [String: Tensor]) async throws -> [String: Tensor] {
+        try await Task.detached { try self.run(feeds) }.value
+    }
+
+    /// Runs with inputs and outputs that may be sequences or optionals; outputs in graph order.
+    public func runValues(_ feeds: [String: Value]) throws -> [Value] {
+        try validate(feeds)
+        var runOptions = RunOptions()
+        runOptions.maxLoopIterations = options.maxLoopIterations
+        if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
+        let context = RunContext(lookup: { _ in nil }, options: runOptions)
+        return try plan.run(feeds: feeds, context: context)
+    }
+
+    /// Refuses missing, unexpected and mistyped inputs, and shapes that
+    /// contradict the model's fixed or shared symbolic dimensions.
+    private func validate(_ feeds: [String: Value]) throws {
+        let declared = Dictionary(model.graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in feeds.keys where declared[name] == nil {
+            throw OnyxError(.unexpectedInput, "the model has no input \"\(name)\" (inputs: \(inputs.map(\.name).joined(separator: ", ")))", value: name)
+        }
+        var symbols: [String: (Int, String)] = [:]
+        for input in inputs {
+            guard let value = feeds[input.name] else {
+                throw OnyxError(.missingInput, "input \"\(input.name)\" was not fed", value: input.name)
+            }
+            guard case .tensor(let tensor) = value, case .tensor(let elementType, let shape)? = input.type else { continue }
+            if let elementType, elementType != tensor.elementType {
+                throw OnyxError(
+                    .wrongElementType, "input \"\(input.name)\" must be \(elementType), got \(tensor.elementType)",
+                    value: input.name)
+            }
+            guard let shape else { continue }
+            guard shape.count == tensor.shape.count else {
+                throw OnyxError(
+                    .shapeMismatch, "input \"\(input.name)\" must have rank \(shape.count), got shape \(tensor.shape)",
+                    value: input.name)
+            }
+            for (axis, dim) in shape.enumerated() {
+                let actual = tensor.shape[axis]
+                switch dim {
+                case .known(let size) where size != actual:
+                    throw OnyxError(
+                        .shapeMismatch, "input \"\(input.name)\" dimension \(axis) must be \(size), got \(actual)",
+                        value: input.name)
+                case .symbolic(let symbol):
+                    if let (bound, by) = symbols[symbol], bound != actual {
+                        throw OnyxError(
+                            .shapeMismatch,
+                            "input \"\(input.name)\" dimension \(axis) (\(symbol)) is \(actual), but \"\(by)\" set \(symbol) = \(bound)",
+                            value: input.name)
+                    }
+                    symbols[symbol] = (actual, input.name)
+                default: break
+                }
+            }
+        }
+    }
+}
