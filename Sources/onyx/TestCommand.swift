@@ -140,28 +140,20 @@ struct TestCommand: ParsableCommand {
 
     /// Runs one case in a child `onyx test-case` process.
     static func runIsolated(_ testCase: ConformanceCase, executable: String, timeout: Double) -> ConformanceCase.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["test-case", testCase.directory.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let outcome: ChildProcess.Outcome
         do {
-            try process.run()
+            outcome = try ChildProcess.run(executable, ["test-case", testCase.directory.path], timeout: timeout)
         } catch {
-            return .init(outcome: .error, message: "cannot start \(executable): \(error)")
+            return .init(outcome: .error, message: "\(error)")
         }
-        let timer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        timer.cancel()
-        if process.terminationReason == .uncaughtSignal {
-            let reason = process.terminationStatus == SIGTERM ? "timed out after \(Int(timeout)) s" : "crashed with signal \(process.terminationStatus)"
-            return .init(outcome: .error, message: reason)
+        if outcome.timedOut {
+            return .init(outcome: .error, message: "timed out after \(Int(timeout)) s")
         }
-        guard let result = try? JSONDecoder().decode(ConformanceCase.Result.self, from: data) else {
-            return .init(outcome: .error, message: "the case runner exited with status \(process.terminationStatus) and no result")
+        if let signal = outcome.signal {
+            return .init(outcome: .error, message: "crashed with signal \(signal)")
+        }
+        guard let result = try? JSONDecoder().decode(ConformanceCase.Result.self, from: outcome.output) else {
+            return .init(outcome: .error, message: "the case runner exited with status \(outcome.exitStatus ?? -1) and no result")
         }
         return result
     }

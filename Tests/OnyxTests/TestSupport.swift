@@ -68,3 +68,41 @@ extension TestPaths {
         return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 }
+
+/// Runs single-operator graphs for kernel unit tests.
+enum SingleOp {
+    /// Builds a one-node model of `opType` at `opset`, feeds `inputs`
+    /// (name, tensor; an empty name omits an optional input), and returns
+    /// the outputs in order.
+    static func run(
+        _ opType: String, opset: Int = 21, domain: String = "", inputs: [(String, Tensor)],
+        attributes: [Attribute] = [], outputs: Int = 1
+    ) throws -> [Tensor] {
+        let outputNames = (0..<outputs).map { "out\($0)" }
+        let node = Node(
+            name: "node", opType: opType, domain: domain, inputs: inputs.map(\.0), outputs: outputNames,
+            attributes: attributes)
+        let graph = Graph(
+            name: "single", nodes: [node],
+            inputs: inputs.filter { !$0.0.isEmpty }.map { ValueInfo(name: $0.0, type: .tensor(elementType: $0.1.elementType, shape: nil)) },
+            outputs: outputNames.map { ValueInfo(name: $0, type: nil) })
+        var imports = [OpsetImport(domain: "", version: opset)]
+        if !domain.isEmpty { imports.append(OpsetImport(domain: domain, version: 1)) }
+        let session = try Session(model: Model(opsetImports: imports, graph: graph))
+        var feeds: [String: Tensor] = [:]
+        for (name, tensor) in inputs where !name.isEmpty { feeds[name] = tensor }
+        let results = try session.run(feeds)
+        return try outputNames.map { name in
+            guard let tensor = results[name] else { throw OnyxError.invalidModel("no output \(name)") }
+            return tensor
+        }
+    }
+}
+
+extension Attribute {
+    static func int(_ name: String, _ value: Int) -> Attribute { Attribute(name: name, value: .int(Int64(value))) }
+    static func ints(_ name: String, _ value: [Int]) -> Attribute { Attribute(name: name, value: .ints(value.map { Int64($0) })) }
+    static func float(_ name: String, _ value: Float) -> Attribute { Attribute(name: name, value: .float(value)) }
+    static func floats(_ name: String, _ value: [Float]) -> Attribute { Attribute(name: name, value: .floats(value)) }
+    static func string(_ name: String, _ value: String) -> Attribute { Attribute(name: name, value: .string(Array(value.utf8))) }
+}
