@@ -1,0 +1,81 @@
+import Foundation
+
+/// Softmax, LogSoftmax and Hardmax, with both axis semantics: up to opset
+/// 12 the input is coerced to 2-D at `axis` (default 1) and each row of the
+/// flattened trailing block is normalized; from 13 the op runs along the
+/// single axis `axis` (default −1). Sums accumulate in Double after
+/// subtracting the maximum.
+enum SoftmaxOps {
+    enum Kind: Sendable { case softmax, logSoftmax, hardmax }
+
+    static func register(into registry: inout OpRegistry) {
+        for (name, kind) in [("Softmax", Kind.softmax), ("LogSoftmax", .logSoftmax), ("Hardmax", .hardmax)] {
+            registry.register(name, versions: [1, 11, 13]) { context in
+                let coerced = context.opset < 13
+                let axis = try context.int("axis", default: coerced ? 1 : -1)
+                return ClosureKernel { inputs, _ in
+                    [.tensor(try apply(kind, try inputs.tensor(0), axis: axis, coerced: coerced))]
+                }
+            }
+        }
+        registry.register("Dropout", versions: [1, 6, 7, 10, 12, 13, 22]) { context in
+            let wantsMask = context.hasOutput(1)
+            return ClosureKernel { inputs, _ in
+                let x = try inputs.tensor(0)
+                let ratio = try inputs.optionalTensor(1).map { try $0.doubleValues().first ?? 0.5 } ?? 0.5
+                let training = try inputs.optionalTensor(2).map { try $0.scalars(as: Bool.self).first ?? false } ?? false
+                if training && ratio != 0 {
+                    throw OnyxError.unsupportedOperator("Dropout in training mode with ratio \(ratio) is not supported")
+                }
+                var outputs: [Value?] = [.tensor(x)]
+                if wantsMask { outputs.append(.tensor(try Tensor(shape: x.shape, scalars: Array(repeating: true, count: x.count)))) }
+                return outputs
+            }
+        }
+    }
+
+    static func apply(_ kind: Kind, _ x: Tensor, axis: Int, coerced: Bool) throws -> Tensor {
+        guard x.elementType.isFloatingPoint else {
+            throw OnyxError.wrongElementType("defined on floating-point tensors, got \(x.elementType)")
+        }
+        let rank = x.shape.count
+        let resolved = try normalizeAxis(axis, rank: rank)
+        let outer: Int
+        let length: Int
+        let inner: Int
+        if coerced {
+            outer = x.shape[..<resolved].reduce(1, *)
+            length = x.shape[resolved...].reduce(1, *)
+            inner = 1
+        } else {
+            outer = x.shape[..<resolved].reduce(1, *)
+            length = rank == 0 ? 1 : x.shape[resolved]
+            inner = rank == 0 ? 1 : x.shape[(resolved + 1)...].reduce(1, *)
+        }
+        let values = try x.doubleValues()
+        var out = [Double](repeating: 0, count: values.count)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * length * inner + i
+                var maximum = -Double.infinity
+                var argmax = 0
+                for k in 0..<length where values[base + k * inner] > maximum || k == 0 {
+                    maximum = values[base + k * inner]
+                    argmax = k
+                }
+                switch kind {
+                case .hardmax:
+                    out[base + argmax * inner] = 1
+                case .softmax, .logSoftmax:
+                    var sum = 0.0
+                    for k in 0..<length { sum += exp(values[base + k * inner] - maximum) }
+                    for k in 0..<length {
+                        let shifted = values[base + k * inner] - maximum
+                        out[base + k * inner] = kind == .softmax ? exp(shifted) / sum : shifted - log(sum)
+                    }
+                }
+            }
+        }
+        return try ActivationOps.encode(out, like: x)
+    }
+}
