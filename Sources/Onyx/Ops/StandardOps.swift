@@ -5,6 +5,7 @@ enum StandardOps {
         ActivationOps.register(into: &registry)
         SoftmaxOps.register(into: &registry)
         ConvOps.register(into: &registry)
+        ConvTransposeOps.register(into: &registry)
         PoolOps.register(into: &registry)
         BatchNormOps.register(into: &registry)
     }
