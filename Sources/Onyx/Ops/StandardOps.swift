@@ -8,5 +8,7 @@ enum StandardOps {
         ConvTransposeOps.register(into: &registry)
         PoolOps.register(into: &registry)
         BatchNormOps.register(into: &registry)
+        QuantizeOps.register(into: &registry)
+        QuantizedConvOps.register(into: &registry)
     }
 }
