@@ -2,5 +2,8 @@
 enum StandardOps {
     static func registerAll(into registry: inout OpRegistry) {
         ElementwiseBinaryOps.register(into: &registry)
+        ElementwiseUnaryOps.register(into: &registry)
+        ElementwiseMoreBinaryOps.register(into: &registry)
+        VariadicOps.register(into: &registry)
     }
 }
