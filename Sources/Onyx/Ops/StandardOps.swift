@@ -10,5 +10,8 @@ enum StandardOps {
         BatchNormOps.register(into: &registry)
         QuantizeOps.register(into: &registry)
         QuantizedConvOps.register(into: &registry)
+        ElementwiseUnaryOps.register(into: &registry)
+        ElementwiseMoreBinaryOps.register(into: &registry)
+        VariadicOps.register(into: &registry)
     }
 }
