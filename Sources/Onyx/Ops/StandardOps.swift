@@ -7,5 +7,8 @@ enum StandardOps {
         ConvOps.register(into: &registry)
         PoolOps.register(into: &registry)
         BatchNormOps.register(into: &registry)
+        LayerNormOps.register(into: &registry)
+        GroupNormOps.register(into: &registry)
+        NormalizationMiscOps.register(into: &registry)
     }
 }
