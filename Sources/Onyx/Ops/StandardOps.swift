@@ -13,5 +13,8 @@ enum StandardOps {
         ElementwiseUnaryOps.register(into: &registry)
         ElementwiseMoreBinaryOps.register(into: &registry)
         VariadicOps.register(into: &registry)
+        LayerNormOps.register(into: &registry)
+        GroupNormOps.register(into: &registry)
+        NormalizationMiscOps.register(into: &registry)
     }
 }
