@@ -7,5 +7,7 @@ enum StandardOps {
         CumulativeOps.register(into: &registry)
         SortOps.register(into: &registry)
         MatMulOps.register(into: &registry)
+        LinearAlgebraOps.register(into: &registry)
+        EinsumOps.register(into: &registry)
     }
 }
