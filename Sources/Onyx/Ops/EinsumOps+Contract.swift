@@ -38,10 +38,13 @@ struct EinsumPlan: Sendable {
 
     /// The output elements (row-major over `output`), given each operand's values.
     func run<A: EinsumScalar>(_ values: [[A]]) throws -> [A] {
-        var current = Part(labels: operands[0].labels, shape: operands[0].shape, values: values[0])
-        guard operands.count > 1 else { return try contract([current], keep: output) }
+        guard operands.count > 1 else {
+            return try contract([Part(labels: operands[0].labels, shape: operands[0].shape, values: values[0])], keep: output)
+        }
+        let parts = try operands.indices.map { try reducedPart($0, values[$0]) }
+        var current = parts[0]
         for i in 1..<operands.count {
-            let next = Part(labels: operands[i].labels, shape: operands[i].shape, values: values[i])
+            let next = parts[i]
             let keep: [Int]
             if i == operands.count - 1 {
                 keep = output
@@ -53,6 +56,19 @@ struct EinsumPlan: Sendable {
             current = Part(labels: keep, shape: keep.map { sizes[$0] ?? 1 }, values: result)
         }
         return current.values
+    }
+
+    /// Operand `index` with its diagonals taken and the labels no other
+    /// operand or the output uses summed out, so that pairwise steps only
+    /// iterate over labels two operands share or the result keeps.
+    private func reducedPart<A: EinsumScalar>(_ index: Int, _ values: [A]) throws -> Part<A> {
+        let operand = operands[index]
+        var needed = Set(output)
+        for (other, o) in operands.enumerated() where other != index { needed.formUnion(o.labels) }
+        let keep = EinsumPlan.unique(operand.labels).filter(needed.contains)
+        let part = Part(labels: operand.labels, shape: operand.shape, values: values)
+        guard keep != operand.labels else { return part }
+        return Part(labels: keep, shape: keep.map { sizes[$0] ?? 1 }, values: try contract([part], keep: keep))
     }
 
     static func unique(_ labels: [Int]) -> [Int] {
