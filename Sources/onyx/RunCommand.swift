@@ -61,7 +61,12 @@ struct RunCommand: ParsableCommand {
         }
         for output in session.outputs {
             guard let tensor = results[output.name] else { continue }
-            print("\(output.name): \(tensor.elementType) \(tensor.shape) \(Self.preview(tensor))")
+            var line = "\(output.name): \(tensor.elementType) \(tensor.shape) \(Self.preview(tensor))"
+            if tensor.elementType.isFloatingPoint, tensor.count > 1, let values = try? tensor.floatValues(),
+               let best = values.indices.max(by: { values[$0] < values[$1] }) {
+                line += String(format: " max %.6g at index %d", Double(values[best]), best)
+            }
+            print(line)
         }
         print(String(format: "ran in %.2f ms", milliseconds))
     }

@@ -16,5 +16,12 @@ enum StandardOps {
         LayerNormOps.register(into: &registry)
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
+        ReduceOps.register(into: &registry)
+        ArgReduceOps.register(into: &registry)
+        CumulativeOps.register(into: &registry)
+        SortOps.register(into: &registry)
+        MatMulOps.register(into: &registry)
+        LinearAlgebraOps.register(into: &registry)
+        EinsumOps.register(into: &registry)
     }
 }
