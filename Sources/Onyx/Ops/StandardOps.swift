@@ -7,5 +7,6 @@ enum StandardOps {
         ConvOps.register(into: &registry)
         PoolOps.register(into: &registry)
         BatchNormOps.register(into: &registry)
+        RecurrentOps.register(into: &registry)
     }
 }
