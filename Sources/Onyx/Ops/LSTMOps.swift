@@ -93,7 +93,7 @@ enum LSTMOps {
                     }
                 }
             }
-            for b in 0..<batch {
+            for b in 0..<batch where p.lengths[b] > 0 {
                 let outBase = p.stateOffset(d, b)
                 for k in 0..<hidden {
                     finalH[outBase + k] = h[b * hidden + k]

@@ -51,7 +51,7 @@ enum RNNOps {
                     }
                 }
             }
-            for b in 0..<batch {
+            for b in 0..<batch where p.lengths[b] > 0 {
                 let outBase = p.stateOffset(d, b)
                 for k in 0..<hidden { finalH[outBase + k] = h[b * hidden + k] }
             }

@@ -5,7 +5,8 @@
 /// `sequence_lens` (int32, or int64) must lie in 0...seq_length. Direction
 /// `d` of batch row `b` visits steps `0..<len` (forward) or `len−1` down to
 /// 0 (reverse); Y stays zero past `len`, and the final states are the row's
-/// state after its own last step (its initial state when `len` is 0).
+/// state after its own last step. A row with `len` = 0 has no output at all:
+/// its Y, Y_h and Y_c are zero (as onnxruntime does; the spec is silent).
 struct RecurrentOperands<S: RecurrentScalar> {
     let attributes: RecurrentAttributes
     let elementType: ElementType
@@ -47,16 +48,18 @@ struct RecurrentOperands<S: RecurrentScalar> {
             throw OnyxError.shapeMismatch("hidden_size is \(expected) but R has shape \(rTensor.shape)")
         }
         let rows = try Tensor.checkedCount([gates, hidden])
+        let biasWidth = try Tensor.checkedCount([2, rows])
+        try Self.checkSize(try Tensor.checkedCount([directions, batch, Swift.max(hidden, 1)]))
         try Self.expect(wTensor, "W", [directions, rows, inputSize], elementType)
         try Self.expect(rTensor, "R", [directions, rows, hidden], elementType)
         x = try S.decode(xTensor)
         w = try S.decode(wTensor)
         r = try S.decode(rTensor)
         if let b = try inputs.optionalTensor(3) {
-            try Self.expect(b, "B", [directions, 2 * rows], elementType)
+            try Self.expect(b, "B", [directions, biasWidth], elementType)
             bias = try S.decode(b)
         } else {
-            bias = [S](repeating: 0, count: directions * 2 * rows)
+            bias = [S](repeating: 0, count: directions * biasWidth)
         }
         if let lens = try inputs.optionalTensor(4) {
             guard lens.elementType == .int32 || lens.elementType == .int64 else {
@@ -86,12 +89,17 @@ struct RecurrentOperands<S: RecurrentScalar> {
         }
     }
 
-    /// A zeroed working buffer of `count` values, within the memory limit.
-    static func buffer(_ count: Int) throws -> [S] {
+    /// Fails unless `count` values fit within the memory limit.
+    static func checkSize(_ count: Int) throws {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<S>.stride)
         guard !overflow, bytes <= TensorAllocation.limit else {
             throw OnyxError.resourceLimit("a recurrent buffer of \(count) values exceeds the memory limit")
         }
+    }
+
+    /// A zeroed working buffer of `count` values, within the memory limit.
+    static func buffer(_ count: Int) throws -> [S] {
+        try checkSize(count)
         return [S](repeating: 0, count: count)
     }
 
