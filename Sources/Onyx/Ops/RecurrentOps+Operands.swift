@@ -180,9 +180,7 @@ struct RecurrentOperands<S: RecurrentScalar> {
                             let outBase = (t * batch + b) * rows
                             for j in 0..<rows {
                                 let wBase = (d * rows + j) * inputSize
-                                var sum: S = 0
-                                for k in 0..<inputSize { sum += xp[xBase + k] * wp[wBase + k] }
-                                op[outBase + j] = sum + rowBias[j]
+                                op[outBase + j] = Self.dot(xp, xBase, wp, wBase, inputSize) + rowBias[j]
                             }
                         }
                     }
@@ -202,12 +200,37 @@ struct RecurrentOperands<S: RecurrentScalar> {
             vector.withUnsafeBufferPointer { vp in
                 for j in 0..<count {
                     let rBase = (d * rows + rowStart + j) * hidden
-                    var sum: S = 0
-                    for k in 0..<hidden { sum += rp[rBase + k] * vp[offset + k] }
-                    out[outStart + j] += sum
+                    out[outStart + j] += Self.dot(rp, rBase, vp, offset, hidden)
                 }
             }
         }
+    }
+
+    /// Σₖ a[aStart + k] · b[bStart + k] for k in 0..<count, over eight
+    /// interleaved partial sums combined pairwise (closer to the exact sum
+    /// than one running total, and vectorizable).
+    @inline(__always)
+    static func dot(_ a: UnsafeBufferPointer<S>, _ aStart: Int, _ b: UnsafeBufferPointer<S>, _ bStart: Int, _ count: Int) -> S {
+        var lanes: (S, S, S, S, S, S, S, S) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var k = 0
+        while k + 8 <= count {
+            let (i, j) = (aStart + k, bStart + k)
+            lanes.0 += a[i] * b[j]
+            lanes.1 += a[i + 1] * b[j + 1]
+            lanes.2 += a[i + 2] * b[j + 2]
+            lanes.3 += a[i + 3] * b[j + 3]
+            lanes.4 += a[i + 4] * b[j + 4]
+            lanes.5 += a[i + 5] * b[j + 5]
+            lanes.6 += a[i + 6] * b[j + 6]
+            lanes.7 += a[i + 7] * b[j + 7]
+            k += 8
+        }
+        var tail: S = 0
+        while k < count {
+            tail += a[aStart + k] * b[bStart + k]
+            k += 1
+        }
+        return ((lanes.0 + lanes.1) + (lanes.2 + lanes.3)) + ((lanes.4 + lanes.5) + (lanes.6 + lanes.7)) + tail
     }
 
     // MARK: - Outputs
