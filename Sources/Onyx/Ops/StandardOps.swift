@@ -23,5 +23,6 @@ enum StandardOps {
         MatMulOps.register(into: &registry)
         LinearAlgebraOps.register(into: &registry)
         EinsumOps.register(into: &registry)
+        RecurrentOps.register(into: &registry)
     }
 }
