@@ -54,6 +54,12 @@ final class ControlFlowTests: XCTestCase {
         let seq = try K.run(main, opset: 13, ["cond": K.scalar(false), "x": x])[0]
         XCTAssertEqual(try seq.asSequence().count, 2)
         XCTAssertThrowsError(try K.run(main, opset: 13, ["cond": try K.vector([true, false]), "x": x]))
+        let passThrough = K.graph(
+            [K.node("If", ["cond"], ["y"], [
+                K.body("then_branch", K.graph([], inputs: [], outputs: ["x"])), K.body("else_branch", elseGraph),
+            ])],
+            inputs: ["cond", "x"], outputs: ["y"])
+        XCTAssertEqual(try K.run(passThrough, opset: 11, ["cond": K.scalar(true), "x": x]), [x])
     }
 
     /// Body: y_out = y_in + i; scan = y_out * 2, for M = 3: y 0→0→1→3, scan [0, 2, 6].
