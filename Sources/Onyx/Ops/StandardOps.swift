@@ -24,5 +24,10 @@ enum StandardOps {
         LinearAlgebraOps.register(into: &registry)
         EinsumOps.register(into: &registry)
         RecurrentOps.register(into: &registry)
+        ControlFlowOps.register(into: &registry)
+        ScanOps.register(into: &registry)
+        SequenceOps.register(into: &registry)
+        OptionalOps.register(into: &registry)
+        StringOps.register(into: &registry)
     }
 }
