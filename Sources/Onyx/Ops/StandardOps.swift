@@ -2,5 +2,8 @@
 enum StandardOps {
     static func registerAll(into registry: inout OpRegistry) {
         ElementwiseBinaryOps.register(into: &registry)
+        CastOps.register(into: &registry)
+        ConstantOps.register(into: &registry)
+        RandomOps.register(into: &registry)
     }
 }
