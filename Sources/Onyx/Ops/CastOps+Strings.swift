@@ -38,7 +38,7 @@ enum CastStrings {
         #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
         case .float16:
             strings = try tensor.scalars(as: Float16.self).map {
-                numpyString($0.description, magnitude: Double($0.magnitude), cutoff: 1e3)
+                numpyString(shortestFloat16($0), magnitude: Double($0.magnitude), cutoff: 1e3)
             }
         #endif
         default:
@@ -52,6 +52,30 @@ enum CastStrings {
         }
         return try Tensor(shape: tensor.shape, strings: strings)
     }
+
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    /// The shortest round-trip digits of `value`. Swift's `description`
+    /// spells float16 values from 2048 up (integers spaced more than 1
+    /// apart) in full, e.g. 65504 where "6.55e4" already round-trips.
+    static func shortestFloat16(_ value: Float16) -> String {
+        guard value.isFinite, value.magnitude >= 2048 else { return value.description }
+        let exact = Int(value.magnitude)
+        var digits = 1
+        var power = 10
+        while power <= exact { digits += 1; power *= 10 }
+        for kept in 1...digits {
+            var scale = 1
+            for _ in 0..<(digits - kept) { scale *= 10 }
+            let (quotient, remainder) = exact.quotientAndRemainder(dividingBy: scale)
+            let roundsUp = 2 * remainder > scale || (2 * remainder == scale && quotient % 2 == 1)
+            let candidate = (roundsUp ? quotient + 1 : quotient) * scale
+            if Float16(Float(candidate)) == value.magnitude {
+                return (value < 0 ? "-" : "") + String(candidate) + ".0"
+            }
+        }
+        return value.description
+    }
+    #endif
 
     /// Re-spells Swift's shortest round-trip `description` of a float in
     /// numpy's style (see the type's documentation).

@@ -96,7 +96,8 @@ enum CastOps {
                 try tensor.doubleValues(), shape: tensor.shape, as: target, saturate: saturate, e8m0Rounding: rounding)
         }
         if source == .uint64 && target.isFloatingPoint {
-            let values = try tensor.scalars(as: UInt64.self).map(roundedToOdd)
+            let integers = try tensor.scalars(as: UInt64.self)
+            let values = target == .double ? integers.map { Double($0) } : integers.map(roundedToOdd)
             return try Tensor.fromDoubles(values, shape: tensor.shape, as: target, saturate: saturate, e8m0Rounding: rounding)
         }
         return try Tensor.fromInt64s(
@@ -104,7 +105,8 @@ enum CastOps {
     }
 
     /// `value` as a Double rounded to odd, so that one more rounding to any
-    /// format of at most 51 significand bits equals rounding `value` directly.
+    /// format of at most 51 significand bits (not to Double itself) equals
+    /// rounding `value` directly.
     static func roundedToOdd(_ value: UInt64) -> Double {
         guard value >= 1 << 53 else { return Double(value) }
         let dropped = UInt64(64 - value.leadingZeroBitCount - 53)

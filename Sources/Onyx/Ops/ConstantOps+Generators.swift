@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // Range, EyeLike, OneHot and Trilu: tensors generated from a few scalars or
 // from another tensor's shape. See ConstantOps.swift for the rest of the family.
 
@@ -87,9 +81,8 @@ extension ConstantOps {
         let count = steps > 0 ? Int(steps) : 0
         switch type {
         case .float:
-            let (s, d) = (Float(start), Float(delta))
             return try Tensor.make(Float.self, [count]) { out in
-                for index in 0..<count { out[index] = Float(Double(s) + Double(index) * Double(d)) }
+                for index in 0..<count { out[index] = Float(start + Double(index) * delta) }
             }
         case .double:
             return try Tensor.make(Double.self, [count]) { out in
@@ -169,6 +162,8 @@ extension ConstantOps {
             let position = try normalizeAxis(axis, rank: rank + 1)
             var shape = indices.shape
             shape.insert(depth, at: position)
+            let type = values.elementType == .string ? ElementType.int64 : values.elementType
+            _ = try TensorAllocation.checkedBytes(type, count: try Tensor.checkedCount(shape))
             let inner = indices.shape[position...].reduce(1, *)
             let positions = try oneHotIndices(indices).map { index -> Int in
                 let wrapped = negativeIndices && index < 0 ? index &+ Int64(depth) : index
