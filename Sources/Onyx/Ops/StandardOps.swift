@@ -29,5 +29,8 @@ enum StandardOps {
         SequenceOps.register(into: &registry)
         OptionalOps.register(into: &registry)
         StringOps.register(into: &registry)
+        CastOps.register(into: &registry)
+        ConstantOps.register(into: &registry)
+        RandomOps.register(into: &registry)
     }
 }
