@@ -54,6 +54,64 @@ final class ElementCopier {
         }
     }
 
+    /// Copies element `base + offsets[j]` of source `source` to output
+    /// element `to + j`, for every `j`: a gather of single elements.
+    func gatherRow(_ source: Int, base: Int, offsets: UnsafeBufferPointer<Int>, to: Int) throws {
+        let count = offsets.count
+        guard count > 0 else { return }
+        try check(source, 0, 0, to, count)
+        let limit = UInt(bitPattern: sourceCounts[source])
+        func outOfRange(_ index: Int) -> OnyxError {
+            OnyxError.invalidModel("internal gather out of range (source \(source) element \(index))")
+        }
+        guard width > 0 else {
+            let strings = sourceStrings[source]
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                outputStrings[to &+ j] = strings[index]
+            }
+            return
+        }
+        guard let src = sourcePointers[source], let dst = output else { return }
+        let out = dst + to &* width
+        switch width {
+        case 1:
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                out.storeBytes(of: src.load(fromByteOffset: index, as: UInt8.self), toByteOffset: j, as: UInt8.self)
+            }
+        case 2:
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                out.storeBytes(of: src.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self),
+                               toByteOffset: j &* 2, as: UInt16.self)
+            }
+        case 4:
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                out.storeBytes(of: src.loadUnaligned(fromByteOffset: index &* 4, as: UInt32.self),
+                               toByteOffset: j &* 4, as: UInt32.self)
+            }
+        case 8:
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                out.storeBytes(of: src.loadUnaligned(fromByteOffset: index &* 8, as: UInt64.self),
+                               toByteOffset: j &* 8, as: UInt64.self)
+            }
+        default:
+            for j in 0..<count {
+                let index = base &+ offsets[j]
+                guard UInt(bitPattern: index) < limit else { throw outOfRange(index) }
+                (dst + (to &+ j) &* width).copyMemory(from: src + index &* width, byteCount: width)
+            }
+        }
+    }
+
     /// Writes element `from` of source `source` to `count` consecutive output
     /// elements starting at `to`.
     func fill(_ source: Int, from: Int, to: Int, count: Int) throws {

@@ -5,19 +5,21 @@
 ///
 /// Transpose, Slice, Expand, Tile, Pad, Gather along an axis, Compress and
 /// DepthToSpace are all such tables. A negative entry marks a position that
-/// takes the `fill` element instead (Pad's constant). Runs of consecutive
-/// source offsets along the innermost axis are copied as one block.
+/// takes the `fill` element instead (Pad's constant). Along the innermost
+/// axis, runs of consecutive source offsets are copied as blocks, or, when
+/// runs are short, the row is gathered element by element.
 enum IndexedCopy {
     static func run(
-        _ copier: ElementCopier, source: Int, outShape: [Int], tables: [[Int]],
+        _ copier: ElementCopier, source: Int, outShape givenShape: [Int], tables givenTables: [[Int]],
         fill: (source: Int, element: Int)? = nil
     ) throws {
-        let rank = outShape.count
-        guard tables.count == rank, zip(tables, outShape).allSatisfy({ $0.count == $1 }) else {
-            throw OnyxError.invalidModel("internal: copy tables do not match the output shape \(outShape)")
+        guard givenTables.count == givenShape.count, zip(givenTables, givenShape).allSatisfy({ $0.count == $1 }) else {
+            throw OnyxError.invalidModel("internal: copy tables do not match the output shape \(givenShape)")
         }
-        let total = try Tensor.checkedCount(outShape)
+        let total = try Tensor.checkedCount(givenShape)
         guard total > 0 else { return }
+        let (outShape, tables) = mergingShortRows(givenShape, givenTables)
+        let rank = outShape.count
         guard rank > 0 else { return try copier.copy(source, from: 0, to: 0, count: 1) }
         func fillRun(_ to: Int, _ count: Int) throws {
             guard let fill else { throw OnyxError.invalidModel("internal: copy table asks for a fill value") }
@@ -25,6 +27,9 @@ enum IndexedCopy {
         }
         let inner = outShape[rank - 1]
         let last = tables[rank - 1]
+        let hasFill = last.contains { $0 < 0 }
+        let breaks = zip(last.dropFirst(), last).reduce(0) { $1.0 == $1.1 &+ 1 ? $0 : $0 &+ 1 }
+        let elementwise = !hasFill && breaks &* 4 >= inner
         var index = [Int](repeating: 0, count: rank - 1)
         var destination = 0
         for _ in 0..<(total / inner) {
@@ -37,6 +42,10 @@ enum IndexedCopy {
             }
             if filled {
                 try fillRun(destination, inner)
+            } else if elementwise {
+                try last.withUnsafeBufferPointer {
+                    try copier.gatherRow(source, base: base, offsets: $0, to: destination)
+                }
             } else {
                 var j = 0
                 while j < inner {
@@ -60,6 +69,27 @@ enum IndexedCopy {
                 axis -= 1
             }
         }
+    }
+
+    /// Folds the innermost axis into the one before while rows are short
+    /// (fewer than 64 elements) and the merged table stays small, so that
+    /// per-row overhead does not dominate. Row-major order is unchanged.
+    private static func mergingShortRows(_ shape: [Int], _ tables: [[Int]]) -> ([Int], [[Int]]) {
+        var shape = shape
+        var tables = tables
+        while shape.count > 1, let inner = shape.last, inner < 64, shape[shape.count - 2] &* inner <= 4096 {
+            let innerTable = tables.removeLast()
+            let outerTable = tables.removeLast()
+            shape.removeLast(2)
+            var merged: [Int] = []
+            merged.reserveCapacity(outerTable.count &* inner)
+            for a in outerTable {
+                for b in innerTable { merged.append(a < 0 || b < 0 ? -1 : a &+ b) }
+            }
+            shape.append(merged.count)
+            tables.append(merged)
+        }
+        return (shape, tables)
     }
 
     /// A tensor of `outShape` copied from `source` (and `fill`, a one-element

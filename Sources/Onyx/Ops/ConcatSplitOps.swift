@@ -5,7 +5,8 @@
 ///   before), negative from 11. Zero-size inputs contribute nothing.
 /// - Split: the lengths come from the `split` attribute (opsets 1–12; opset
 ///   1 also as a second input), the `split` input (13+), or the
-///   `num_outputs` attribute (18+); otherwise from the number of outputs.
+///   `num_outputs` attribute (18+); otherwise (or when the list is empty, as
+///   onnxruntime reads it) from the number of outputs.
 ///   Without explicit lengths every part gets ceil(dim / n) and the last one
 ///   the remainder, as the reference does (an error if that would be negative).
 enum ConcatSplitOps {
@@ -105,7 +106,7 @@ enum ConcatSplitOps {
     }
 
     static func splitSizes(dim: Int, lengths: [Int]?, parts: Int, outputs: Int) throws -> [Int] {
-        if let lengths {
+        if let lengths, !lengths.isEmpty {
             guard lengths.count == outputs, lengths.allSatisfy({ $0 >= 0 && $0 <= dim }),
                 lengths.reduce(0, &+) == dim
             else {

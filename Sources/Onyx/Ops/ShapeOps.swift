@@ -7,8 +7,8 @@
 ///   appear with it); one -1 is inferred from the remaining elements.
 /// - Flatten: `axis` in [-r, r] (negative from opset 11).
 /// - Squeeze / Unsqueeze: `axes` attribute through opset 12, input from 13.
-///   Squeeze without axes drops every dimension of size 1; a named axis
-///   whose size is not 1 is an error. Unsqueeze's axes index the output.
+///   Squeeze without axes (or, as an attribute, an empty list) drops every
+///   dimension of size 1; a named axis whose size is not 1 is an error. Unsqueeze's axes index the output.
 enum ShapeOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("Reshape", since: 1) { context in
@@ -43,7 +43,8 @@ enum ShapeOps {
             }
         }
         registry.register("Squeeze", versions: [1, 11]) { context in
-            let axes = try context.ints("axes")
+            let listed = try context.ints("axes")
+            let axes = listed?.isEmpty == true ? nil : listed
             return ClosureKernel { inputs, _ in
                 let data = try inputs.tensor(0)
                 return [.tensor(try data.reshaped(try squeezed(data.shape, axes)))]
