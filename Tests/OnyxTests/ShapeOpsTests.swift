@@ -150,4 +150,30 @@ final class ShapeOpsTests: XCTestCase {
         XCTAssertThrowsError(try SingleOp.run("Tile", inputs: [("x", x), ("r", try ST.i([2], [1 << 40, 1 << 40]))]))
         XCTAssertThrowsError(try SingleOp.run("Tile", inputs: [("x", x), ("r", try ST.i([2], [-1, 1]))]))
     }
+
+    func testLayoutCopiesEveryElementWidth() throws {
+        let shape = [2, 3, 4]
+        let perm = [2, 0, 1]
+        for type in [ElementType.uint8, .int16, .float16, .int32, .double, .uint64, .uint4, .int2, .bool, .float8e4m3fn] {
+            let modulus: Int64 = type.bitWidth == 2 ? 2 : type.bitWidth == 4 ? 8 : type == .bool ? 2 : 100
+            let values = (0..<24).map { Int64($0) % modulus }
+            let x = try Tensor.fromInt64s(values, shape: shape, as: type)
+            let t = try SingleOp.run("Transpose", inputs: [("x", x)], attributes: [.ints("perm", perm)])[0]
+            XCTAssertEqual(t.shape, [4, 2, 3])
+            var expected: [Double] = []
+            let decoded = try x.doubleValues()
+            for k in 0..<4 { for i in 0..<2 { for j in 0..<3 { expected.append(decoded[i * 12 + j * 4 + k]) } } }
+            XCTAssertEqual(try t.doubleValues(), expected, "\(type)")
+            let both = try SingleOp.run("Concat", inputs: [("a", x), ("b", x)], attributes: [.int("axis", 1)])[0]
+            XCTAssertEqual(try both.doubleValues()[12..<24], decoded[0..<12], "\(type)")
+        }
+    }
+
+    func testConstantPadAroundSmallRows() throws {
+        let x = try ST.f([2, 3], [1, 2, 3, 4, 5, 6])
+        let out = try SingleOp.run("Pad", inputs: [("x", x), ("p", try ST.i([4], [1, 1, 1, 1])), ("v", try ST.f([], [7]))])[0]
+        XCTAssertEqual(out.shape, [4, 5])
+        XCTAssertEqual(try out.scalars(as: Float.self),
+                       [7, 7, 7, 7, 7, 7, 1, 2, 3, 7, 7, 4, 5, 6, 7, 7, 7, 7, 7, 7])
+    }
 }
