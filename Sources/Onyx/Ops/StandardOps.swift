@@ -32,5 +32,12 @@ enum StandardOps {
         CastOps.register(into: &registry)
         ConstantOps.register(into: &registry)
         RandomOps.register(into: &registry)
+        ShapeOps.register(into: &registry)
+        LayoutOps.register(into: &registry)
+        ConcatSplitOps.register(into: &registry)
+        SliceOps.register(into: &registry)
+        IndexingOps.register(into: &registry)
+        ScatterOps.register(into: &registry)
+        PadOps.register(into: &registry)
     }
 }
