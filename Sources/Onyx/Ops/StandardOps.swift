@@ -16,5 +16,6 @@ enum StandardOps {
         LayerNormOps.register(into: &registry)
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
+        AttentionOps.register(into: &registry)
     }
 }
