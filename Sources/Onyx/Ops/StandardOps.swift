@@ -17,5 +17,11 @@ enum StandardOps {
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
         AttentionOps.register(into: &registry)
+        RotaryEmbeddingOps.register(into: &registry)
+        LinearAttentionOps.register(into: &registry)
+        CausalConvOps.register(into: &registry)
+        FlexAttentionOps.register(into: &registry)
+        GatedActivationOps.register(into: &registry)
+        TensorScatterOps.register(into: &registry)
     }
 }
