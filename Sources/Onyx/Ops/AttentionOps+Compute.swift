@@ -37,6 +37,9 @@ extension AttentionOps {
             }
             softmaxRounding = try attributes.softmaxType.map { try Rounding($0) } ?? rounding
             g = try Geometry(q: q, k: k, v: v, past: past, attributes)
+            for size in [g.headSize, g.vHeadSize] {
+                _ = try TensorAllocation.checkedBytes(.double, count: try Tensor.checkedCount([g.batch, g.kvHeads, g.kvLength, size]))
+            }
             query = try S.load(q)
             presentKey = AttentionOps.present(past: try pastKey.map { try S.load($0) }, new: try S.load(k), g, size: g.headSize)
             presentValue = AttentionOps.present(past: try pastValue.map { try S.load($0) }, new: try S.load(v), g, size: g.vHeadSize)
@@ -57,6 +60,10 @@ extension AttentionOps {
             let qkCount = attributes.wantsQK ? try Tensor.checkedCount([g.batch, g.qHeads, g.qLength, kv]) : 0
             _ = try TensorAllocation.checkedBytes(.double, count: yCount)
             _ = try TensorAllocation.checkedBytes(.double, count: qkCount)
+            _ = try TensorAllocation.checkedBytes(.double, count: kv)
+            // Rows beyond every element count only arise with empty head sizes and produce nothing.
+            let rows = try Tensor.checkedCount([g.batch, g.qHeads, g.qLength])
+            let batches = rows > max(query.count, yCount, qkCount) ? 0 : g.batch
             var y = [S](repeating: 0, count: yCount)
             var qk = [S](repeating: 0, count: qkCount)
             var raw = [S](repeating: 0, count: kv)
@@ -66,7 +73,7 @@ extension AttentionOps {
             raw.withUnsafeMutableBufferPointer { raw in
             work.withUnsafeMutableBufferPointer { work in
             biasRow.withUnsafeMutableBufferPointer { biasRow in
-                for b in 0..<g.batch {
+                for b in 0..<batches {
                     for h in 0..<g.qHeads {
                         let kvHead = (b * g.kvHeads + h / g.group) * kv
                         for i in 0..<g.qLength {

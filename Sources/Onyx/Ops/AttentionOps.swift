@@ -94,6 +94,7 @@ enum AttentionOps {
             }
             threeD = rank == 3
             batch = q.shape[0]
+            _ = try TensorAllocation.checkedBytes(.int64, count: batch)
             qLength = q.shape[rank - 2]
             newLength = k.shape[rank - 2]
             if threeD {
@@ -102,9 +103,10 @@ enum AttentionOps {
                 }
                 qHeads = qh
                 kvHeads = kvh
-                guard q.shape[2] % qh == 0, k.shape[2] % kvh == 0, v.shape[2] % kvh == 0 else {
+                guard q.shape[2] % qh == 0, k.shape[2] % kvh == 0, v.shape[2] % kvh == 0,
+                      q.shape[2] >= qh, k.shape[2] >= kvh, v.shape[2] >= kvh else {
                     throw OnyxError.shapeMismatch(
-                        "hidden sizes \(q.shape[2]), \(k.shape[2]), \(v.shape[2]) are not divisible by the head counts \(qh), \(kvh)")
+                        "hidden sizes \(q.shape[2]), \(k.shape[2]), \(v.shape[2]) are not positive multiples of the head counts \(qh), \(kvh)")
                 }
                 headSize = q.shape[2] / qh
                 vHeadSize = v.shape[2] / kvh
@@ -149,6 +151,7 @@ enum AttentionOps {
     /// `(B, H, past + new, size)` array.
     static func present<S: ComputeReal>(past: [S]?, new: [S], _ g: Geometry, size: Int) -> [S] {
         var result = [S](repeating: 0, count: g.batch * g.kvHeads * g.kvLength * size)
+        if result.isEmpty { return result }
         let source = g.strides(heads: g.kvHeads, length: g.newLength, size: size)
         for b in 0..<g.batch {
             for h in 0..<g.kvHeads {

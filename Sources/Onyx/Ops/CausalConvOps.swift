@@ -47,6 +47,9 @@ enum CausalConvOps {
         if let past, past.shape != [batch, channels, carry] {
             throw OnyxError.shapeMismatch("past_state \(past.shape) must be (\(batch), \(channels), \(carry))")
         }
+        let presentCount = try Tensor.checkedCount([batch, channels, carry])
+        _ = try TensorAllocation.checkedBytes(.float, count: presentCount)
+        let rows = x.count == 0 && presentCount == 0 ? 0 : batch * channels
         let input = try x.floatValues()
         let weights = try weight.floatValues()
         let biases = try bias?.floatValues()
@@ -54,22 +57,20 @@ enum CausalConvOps {
         let span = length + carry
         var padded = [Float](repeating: 0, count: span)
         var output = [Float](repeating: 0, count: input.count)
-        var present = [Float](repeating: 0, count: batch * channels * carry)
-        for b in 0..<batch {
-            for c in 0..<channels {
-                let row = b * channels + c
-                for t in 0..<carry { padded[t] = state?[row * carry + t] ?? 0 }
-                for t in 0..<length { padded[carry + t] = input[row * length + t] }
-                for t in 0..<length {
-                    var sum: Float = 0
-                    for i in 0..<k { sum += weights[c * k + i] * padded[t + i] }
-                    var value = sum.rounded(rounding)
-                    if let biases { value = (value + biases[c]).rounded(rounding) }
-                    if silu { value = (value * (1 / (1 + exp(-value)))).rounded(rounding) }
-                    output[row * length + t] = value
-                }
-                for t in 0..<carry { present[row * carry + t] = padded[length + t] }
+        var present = [Float](repeating: 0, count: presentCount)
+        for row in 0..<rows {
+            let c = row % channels
+            for t in 0..<carry { padded[t] = state?[row * carry + t] ?? 0 }
+            for t in 0..<length { padded[carry + t] = input[row * length + t] }
+            for t in 0..<length {
+                var sum: Float = 0
+                for i in 0..<k { sum += weights[c * k + i] * padded[t + i] }
+                var value = sum.rounded(rounding)
+                if let biases { value = (value + biases[c]).rounded(rounding) }
+                if silu { value = (value * (1 / (1 + exp(-value)))).rounded(rounding) }
+                output[row * length + t] = value
             }
+            for t in 0..<carry { present[row * carry + t] = padded[length + t] }
         }
         return (try Float.store(output, shape: x.shape, as: type), try Float.store(present, shape: [batch, channels, carry], as: type))
     }

@@ -59,12 +59,16 @@ enum FlexAttentionOps {
         let scoreShape = [batch, qHeads, qLength, kvLength]
         let scoreCount = try Tensor.checkedCount(scoreShape)
         _ = try TensorAllocation.checkedBytes(.double, count: scoreCount)
+        let yCount = try Tensor.checkedCount([batch, qHeads, qLength, vHeadSize])
+        _ = try TensorAllocation.checkedBytes(.double, count: yCount)
+        // Rows beyond every element count only arise with empty head sizes and produce nothing.
+        let batches = try Tensor.checkedCount([batch, qHeads, qLength]) > max(q.count, yCount, scoreCount) ? 0 : batch
         let scale = attributes.scale ?? Float(1 / Double(headSize).squareRoot())
         let factor = S.rounding(Double(scale.squareRoot()), rounding)
         let queries = try S.load(q).map { ($0 * factor).rounded(rounding) }
         let keys = try S.load(k).map { ($0 * factor).rounded(rounding) }
         var scores = [S](repeating: 0, count: scoreCount)
-        for b in 0..<batch {
+        for b in 0..<batches {
             for h in 0..<qHeads {
                 let kvHead = (b * kvHeads + h / group) * kvLength
                 for i in 0..<qLength {
@@ -93,9 +97,9 @@ enum FlexAttentionOps {
             scores = try modify(scores, shape: scoreShape, computeType, computeRounding, plan, context)
         }
         let values = try S.load(v).map { $0.rounded(computeRounding) }
-        var y = [S](repeating: 0, count: try Tensor.checkedCount([batch, qHeads, qLength, vHeadSize]))
+        var y = [S](repeating: 0, count: yCount)
         var accumulator = [S](repeating: 0, count: vHeadSize)
-        for b in 0..<batch {
+        for b in 0..<batches {
             for h in 0..<qHeads {
                 let kvHead = (b * kvHeads + h / group) * kvLength
                 for i in 0..<qLength {

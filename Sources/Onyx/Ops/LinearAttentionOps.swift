@@ -54,14 +54,17 @@ enum LinearAttentionOps {
             throw OnyxError.shapeMismatch("query, key and value must be rank 3 (B, T, H·D)")
         }
         let (batch, steps) = (query.shape[0], query.shape[1])
-        guard query.shape[2] % a.qHeads == 0, value.shape[2] % a.kvHeads == 0 else {
-            throw OnyxError.shapeMismatch("hidden sizes \(query.shape[2]), \(value.shape[2]) do not divide by the head counts")
+        guard query.shape[2] % a.qHeads == 0, value.shape[2] % a.kvHeads == 0, query.shape[2] >= a.qHeads, value.shape[2] >= a.kvHeads else {
+            throw OnyxError.shapeMismatch("hidden sizes \(query.shape[2]), \(value.shape[2]) are not positive multiples of the head counts")
         }
         let dk = query.shape[2] / a.qHeads, dv = value.shape[2] / a.kvHeads
         guard key.shape == [batch, steps, a.kvHeads * dk], value.shape[0] == batch, value.shape[1] == steps else {
             throw OnyxError.shapeMismatch("key \(key.shape) and value \(value.shape) do not fit query \(query.shape)")
         }
         let stateShape = [batch, a.kvHeads, dk, dv]
+        _ = try TensorAllocation.checkedBytes(.float, count: try Tensor.checkedCount(stateShape))
+        let outputCount = try Tensor.checkedCount([batch, steps, a.qHeads, dv])
+        _ = try TensorAllocation.checkedBytes(.float, count: outputCount)
         var state = try past.map { tensor -> [Float] in
             guard tensor.shape == stateShape else { throw OnyxError.shapeMismatch("past_state \(tensor.shape) must be \(stateShape)") }
             return try tensor.floatValues()
@@ -82,7 +85,7 @@ enum LinearAttentionOps {
         let g = try decay?.floatValues() ?? [], betas = try beta?.floatValues() ?? []
         let scale = a.scale == 0 ? 1 / Float(dk).squareRoot() : a.scale
         let group = a.qHeads / a.kvHeads
-        var output = [Float](repeating: 0, count: batch * steps * a.qHeads * dv)
+        var output = [Float](repeating: 0, count: outputCount)
         var update = [Float](repeating: 0, count: dv)
         for b in 0..<batch {
             for t in 0..<steps {

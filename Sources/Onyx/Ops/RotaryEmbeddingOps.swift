@@ -38,6 +38,7 @@ enum RotaryEmbeddingOps {
             throw OnyxError.wrongElementType("X, cos_cache and sin_cache must share one of float, float16, bfloat16")
         }
         let shape = x.shape
+        if x.count == 0 { return x }
         let batch: Int, length: Int, heads: Int, headSize: Int
         let strides: (batch: Int, head: Int, position: Int)
         switch shape.count {

@@ -37,6 +37,7 @@ enum TensorScatterOps {
               (0..<rank).allSatisfy({ $0 == resolved ? update.shape[$0] <= shape[$0] : update.shape[$0] == shape[$0] }) else {
             throw OnyxError.shapeMismatch("update \(update.elementType) \(update.shape) does not fit past_cache \(past.elementType) \(shape) on axis \(resolved)")
         }
+        if past.count == 0 { return past }
         let batch = shape[0]
         let capacity = shape[resolved]
         let length = update.shape[resolved]
@@ -72,10 +73,7 @@ enum TensorScatterOps {
         let shape = past.shape
         if past.elementType == .string {
             var values = past.stringBytes ?? []
-            let updates = update.stringBytes ?? []
-            for (row, source) in sourceRow.enumerated() where source >= 0 {
-                for k in 0..<inner { values[row * inner + k] = updates[source * inner + k] }
-            }
+            copyRows(&values, update.stringBytes ?? [], sourceRow: sourceRow, inner: inner)
             return try Tensor(shape: shape, stringBytes: values)
         }
         guard let size = past.elementSize else {
