@@ -39,5 +39,12 @@ enum StandardOps {
         IndexingOps.register(into: &registry)
         ScatterOps.register(into: &registry)
         PadOps.register(into: &registry)
+        AttentionOps.register(into: &registry)
+        RotaryEmbeddingOps.register(into: &registry)
+        LinearAttentionOps.register(into: &registry)
+        CausalConvOps.register(into: &registry)
+        FlexAttentionOps.register(into: &registry)
+        GatedActivationOps.register(into: &registry)
+        TensorScatterOps.register(into: &registry)
     }
 }
