@@ -3,5 +3,6 @@ enum StandardOps {
     static func registerAll(into registry: inout OpRegistry) {
         ElementwiseBinaryOps.register(into: &registry)
         ResizeOps.register(into: &registry)
+        GridSampleOps.register(into: &registry)
     }
 }
