@@ -54,7 +54,9 @@ struct GridSampleKernel: Kernel {
         }
         let spatial = Array(x.shape[2...])
         let outShape = [x.shape[0], x.shape[1]] + grid.shape[1...rank]
-        if try Tensor.checkedCount(outShape) == 0 { return [.tensor(try Tensor.zeros(x.elementType, outShape))] }
+        let count = try Tensor.checkedCount(outShape)
+        try SpatialSupport.checkOutput(.double, count: count)
+        if count == 0 { return [.tensor(try Tensor.zeros(x.elementType, outShape))] }
         guard spatial.allSatisfy({ $0 > 0 }) else {
             throw OnyxError.shapeMismatch("cannot sample X of shape \(x.shape), which has an empty spatial axis")
         }

@@ -99,7 +99,9 @@ struct ResizeKernel: Kernel {
         let axes = try resolvedAxes(rank: x.shape.count)
         var plan = try resizedAxes(x.shape, axes: axes, inputs)
         let outShape = plan.reduce(into: x.shape) { $0[$1.axis] = $1.outLength }
-        if try Tensor.checkedCount(outShape) == 0 { return [.tensor(try Tensor.zeros(x.elementType, outShape))] }
+        let count = try Tensor.checkedCount(outShape)
+        try SpatialSupport.checkOutput(x.elementType, count: count)
+        if count == 0 { return [.tensor(try Tensor.zeros(x.elementType, outShape))] }
         plan.removeAll { isIdentity($0) }
         let kernels = try plan.map { try ResizeAxisKernel($0, settings) }
         if settings.mode == .nearest {

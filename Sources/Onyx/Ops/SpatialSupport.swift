@@ -99,6 +99,12 @@ enum SpatialSupport {
         }
     }
 
+    /// Fails when `count` elements of `type` exceed the memory limit (strings
+    /// are counted at 8 bytes each), before any plan of that size is built.
+    static func checkOutput(_ type: ElementType, count: Int) throws {
+        _ = try TensorAllocation.checkedBytes(type == .string ? .int64 : type, count: count)
+    }
+
     // MARK: - Interpolated values
 
     /// Whether linear / cubic interpolation is defined on `type` (real numbers only).

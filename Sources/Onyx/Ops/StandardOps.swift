@@ -4,5 +4,8 @@ enum StandardOps {
         ElementwiseBinaryOps.register(into: &registry)
         ResizeOps.register(into: &registry)
         GridSampleOps.register(into: &registry)
+        AffineGridOps.register(into: &registry)
+        Col2ImOps.register(into: &registry)
+        CenterCropPadOps.register(into: &registry)
     }
 }
