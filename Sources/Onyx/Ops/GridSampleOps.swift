@@ -5,14 +5,14 @@
 /// Opset 16 takes 4-D `X` only and names the modes bilinear / nearest /
 /// bicubic; 20 and later take any r ≥ 1 and name them linear / nearest /
 /// cubic (22 only widens the types). As in ONNX's reference (and PyTorch):
-/// coordinates are denormalized in the grid's precision (Float unless the
-/// grid is double); nearest rounds half to even; a coordinate beyond the
-/// border interval ([-0.5, L-0.5], or [0, L-1] with align_corners) is
-/// clamped (border) or reflected (reflection) before taps are taken, and each
-/// tap index is then padded again (zeros: 0, border: clamped, reflection:
-/// reflected). Cubic uses Keys' kernel with a = -0.75. Non-finite
-/// coordinates sample as padding. Nearest copies elements of any type;
-/// linear and cubic accumulate in Double and need real numbers.
+/// coordinates and weights are computed in the grid's precision (Float for
+/// bfloat16); nearest rounds half to even; a coordinate beyond the border
+/// interval ([-0.5, L-0.5], or [0, L-1] with align_corners) is clamped
+/// (border) or reflected (reflection) before taps are taken, and each tap
+/// index is then padded again (zeros: 0, border: clamped, reflection:
+/// reflected). Cubic uses Keys' kernel with a = -0.75. NaN coordinates
+/// sample as padding. Nearest copies elements of any type; linear and cubic
+/// accumulate in Double and need real numbers.
 enum GridSampleOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("GridSample", versions: [16, 20, 22]) { try GridSampleKernel($0) }
@@ -63,9 +63,14 @@ struct GridSampleKernel: Kernel {
         if mode != .nearest, !SpatialSupport.isInterpolatable(x.elementType) {
             throw OnyxError.wrongElementType("\(mode.rawValue) grid sampling is not defined on \(x.elementType)")
         }
-        let stencil = grid.elementType == .double
-            ? try GridStencil(try grid.doubleValues(), spatial: spatial, self)
-            : try GridStencil(try grid.floatValues(), spatial: spatial, self)
+        let stencil: GridStencil
+        switch grid.elementType {
+        case .double: stencil = try GridStencil(try grid.doubleValues(), spatial: spatial, self)
+        #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        case .float16: stencil = try GridStencil(try grid.floatValues().map { Float16($0) }, spatial: spatial, self)
+        #endif
+        default: stencil = try GridStencil(try grid.floatValues(), spatial: spatial, self)
+        }
         return [.tensor(try mode == .nearest
             ? stencil.gather(x, outShape: outShape) : stencil.interpolate(x, outShape: outShape))]
     }

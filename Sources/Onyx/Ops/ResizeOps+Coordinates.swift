@@ -67,16 +67,21 @@ struct ResizeAxis {
 
 /// The 1-D resampling of one axis: for each output index, `taps` input
 /// indices (already clamped to the axis, i.e. edge padding) and weights, and
-/// whether the position lies outside a tf_crop_and_resize region.
+/// whether the position lies outside a tf_crop_and_resize region. Nearest
+/// mode has one tap; its index is -1 (a zero) where `exclude_outside` drops
+/// a neighbor beyond the axis, as the reference's renormalization does.
 struct ResizeAxisKernel {
     let taps: Int
     var indices: [Int]
     var weights: [Double]
     var extrapolated: [Bool]
 
-    /// Builds the kernel as ONNX's reference does: `x = source(y)`,
-    /// `i0 = floor(x)` and `ratio = x - i0` in (0, 1] (an integral `x` takes
-    /// `i0 = x - 1`, ratio 1), taps at `i0 - taps/2 + 1 ...`.
+    /// Builds the kernel as ONNX's reference does: `x = source(y)`, the
+    /// filter evaluated at `ratio = x - floor(x)` (1 for an integral `x`), the
+    /// taps a window of the `taps` indices nearest to `x` (ties to the lower),
+    /// located like the reference through `x + taps/2`, whose rounding can
+    /// shift the window by one against the ratio when `x` lies within an ulp
+    /// above an integer. Nearest mode picks within a two-tap window.
     init(_ axis: ResizeAxis, _ settings: ResizeSettings) throws {
         let scale = min(axis.scale, 1)
         switch (settings.mode, settings.antialias) {
@@ -101,21 +106,19 @@ struct ResizeAxisKernel {
                 continue
             }
             let bounded = x.isNaN ? 0 : min(max(x, -1e15), 1e15)
-            var base = bounded.rounded(.down)
-            var ratio = bounded - base
-            if ratio == 0 {
-                base -= 1
-                ratio = 1
-            }
-            let i0 = Int(base)
+            let base = bounded.rounded(.down)
+            let ratio = bounded == base ? 1 : bounded - base
+            let half = max(taps / 2, 1)
+            let padded = bounded + Double(half)
+            let paddedBase = padded.rounded(.down)
+            let first = Int(paddedBase) &- half &- (padded == paddedBase ? half : half &- 1)
             if settings.mode == .nearest {
-                let index = Self.nearest(i0: i0, ratio: ratio, axis, settings)
+                let index = Self.nearest(x: bounded, first: first, ratio: ratio, axis, settings)
                 let outside = index < 0 || index > last
                 indices[y] = settings.excludeOutside && outside ? -1 : min(max(index, 0), last)
                 weights[y] = 1
                 continue
             }
-            let first = i0 &- taps / 2 &+ 1
             fillCoefficients(&coefficients, ratio: ratio, scale: scale, settings)
             if settings.excludeOutside {
                 var sum = 0.0
@@ -142,15 +145,17 @@ struct ResizeAxisKernel {
         return 2 &- 2 &* first
     }
 
-    private static func nearest(i0: Int, ratio: Double, _ axis: ResizeAxis, _ settings: ResizeSettings) -> Int {
-        if ratio == 1 { return i0 &+ 1 }
+    /// Nearest mode's pick within the reference's two-tap window at `first`.
+    private static func nearest(x: Double, first: Int, ratio: Double, _ axis: ResizeAxis, _ settings: ResizeSettings) -> Int {
+        let upper: Bool
         switch settings.nearestMode {
-        case .roundPreferFloor: return ratio <= 0.5 ? i0 : i0 &+ 1
-        case .roundPreferCeil: return ratio < 0.5 ? i0 : i0 &+ 1
-        case .floor: return i0
-        case .ceil: return i0 &+ 1
-        case .legacy: return axis.scale < 1 ? i0 &+ 1 : i0
+        case .roundPreferFloor: upper = ratio > 0.5
+        case .roundPreferCeil: upper = ratio >= 0.5
+        case .floor: upper = ratio == 1
+        case .ceil: upper = true
+        case .legacy: return Int(axis.scale < 1 ? x.rounded(.up) : x.rounded(.down))
         }
+        return upper ? first &+ 1 : first
     }
 
     private func fillCoefficients(_ c: inout [Double], ratio r: Double, scale: Double, _ settings: ResizeSettings) {
