@@ -46,5 +46,10 @@ enum StandardOps {
         FlexAttentionOps.register(into: &registry)
         GatedActivationOps.register(into: &registry)
         TensorScatterOps.register(into: &registry)
+        ResizeOps.register(into: &registry)
+        GridSampleOps.register(into: &registry)
+        AffineGridOps.register(into: &registry)
+        Col2ImOps.register(into: &registry)
+        CenterCropPadOps.register(into: &registry)
     }
 }
