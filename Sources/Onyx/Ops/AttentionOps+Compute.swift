@@ -86,7 +86,7 @@ extension AttentionOps {
                             }
                             for j in 0..<kv {
                                 work[j] = softcap > 0
-                                    ? (S.hyperbolicTangent((raw[j] / softcap).rounded(rounding)).rounded(rounding) * softcap).rounded(rounding)
+                                    ? (S.attentionTanh((raw[j] / softcap).rounded(rounding)).rounded(rounding) * softcap).rounded(rounding)
                                     : raw[j]
                             }
                             let qkBase = ((b * g.qHeads + h) * g.qLength + i) * kv

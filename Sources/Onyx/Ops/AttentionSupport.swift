@@ -35,8 +35,8 @@ enum Rounding: Sendable, Equatable {
 protocol ComputeReal: BinaryFloatingPoint, Sendable {
     static func load(_ tensor: Tensor) throws -> [Self]
     static func store(_ values: [Self], shape: [Int], as type: ElementType) throws -> Tensor
-    static func exponential(_ x: Self) -> Self
-    static func hyperbolicTangent(_ x: Self) -> Self
+    static func attentionExp(_ x: Self) -> Self
+    static func attentionTanh(_ x: Self) -> Self
     /// `self` rounded to `rounding` and widened back.
     func rounded(_ rounding: Rounding) -> Self
     /// `value` rounded once to `rounding` (and to `Self`).
@@ -48,8 +48,8 @@ extension Float: ComputeReal {
     static func store(_ values: [Float], shape: [Int], as type: ElementType) throws -> Tensor {
         type == .float ? try Tensor(shape: shape, scalars: values) : try Tensor.fromFloats(values, shape: shape, as: type)
     }
-    @inline(__always) static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
-    @inline(__always) static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) static func attentionExp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) static func attentionTanh(_ x: Float) -> Float { Foundation.tanh(x) }
     @inline(__always) func rounded(_ rounding: Rounding) -> Float {
         switch rounding {
         case .none, .float: return self
@@ -71,8 +71,8 @@ extension Double: ComputeReal {
     static func store(_ values: [Double], shape: [Int], as type: ElementType) throws -> Tensor {
         type == .double ? try Tensor(shape: shape, scalars: values) : try Tensor.fromDoubles(values, shape: shape, as: type)
     }
-    @inline(__always) static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
-    @inline(__always) static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) static func attentionExp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) static func attentionTanh(_ x: Double) -> Double { Foundation.tanh(x) }
     @inline(__always) func rounded(_ rounding: Rounding) -> Double {
         switch rounding {
         case .none: return self
@@ -108,13 +108,13 @@ enum AttentionSupport {
         var sum: S = 0
         if rounding == .bfloat {
             for j in row.indices {
-                row[j] = S.exponential((row[j] - shift).rounded(rounding)).rounded(rounding)
+                row[j] = S.attentionExp((row[j] - shift).rounded(rounding)).rounded(rounding)
                 sum = j == 0 ? row[j] : (sum + row[j]).rounded(rounding)
             }
         } else {
             var wide = 0.0
             for j in row.indices {
-                row[j] = S.exponential((row[j] - shift).rounded(rounding)).rounded(rounding)
+                row[j] = S.attentionExp((row[j] - shift).rounded(rounding)).rounded(rounding)
                 wide += Double(row[j])
             }
             sum = S(wide).rounded(rounding)

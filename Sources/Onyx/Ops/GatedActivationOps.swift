@@ -47,8 +47,8 @@ enum GatedActivationOps {
         let negativeAlpha = S.rounding(-alpha, rounding)
         for i in values.indices {
             let x = values[i]
-            let exponential = S.exponential((negativeAlpha * x).rounded(rounding)).rounded(rounding)
-            let sigmoid = (1 / (1 + exponential).rounded(rounding)).rounded(rounding)
+            let attentionExp = S.attentionExp((negativeAlpha * x).rounded(rounding)).rounded(rounding)
+            let sigmoid = (1 / (1 + attentionExp).rounded(rounding)).rounded(rounding)
             var y = (x * sigmoid).rounded(rounding)
             if let others { y = (y * others[i]).rounded(rounding) }
             values[i] = y
