@@ -10,6 +10,7 @@ enum StandardOps {
         BatchNormOps.register(into: &registry)
         QuantizeOps.register(into: &registry)
         QuantizedConvOps.register(into: &registry)
+        QLinearMatMulOps.register(into: &registry)
         ElementwiseUnaryOps.register(into: &registry)
         ElementwiseMoreBinaryOps.register(into: &registry)
         VariadicOps.register(into: &registry)
