@@ -1,5 +1,9 @@
 import Foundation
 
+/// Dropout passes its input through in inference; with training_mode it
+/// keeps each element with probability 1 − ratio (scaled by 1 / (1 − ratio))
+/// using a seeded generator (ONNX does not define the random sequence).
+///
 /// Softmax, LogSoftmax and Hardmax, with both axis semantics: up to opset
 /// 12 the input is coerced to 2-D at `axis` (default 1) and each row of the
 /// flattened trailing block is normalized; from 13 the op runs along the
@@ -20,15 +24,31 @@ enum SoftmaxOps {
         }
         registry.register("Dropout", versions: [1, 6, 7, 10, 12, 13, 22]) { context in
             let wantsMask = context.hasOutput(1)
+            let seed = try RandomSeed(context)
+            let legacyRatio = try context.float("ratio", default: 0.5)
+            // Opset ≤ 6 defaults is_test to 0 (training); like onnxruntime, an
+            // inference engine runs those nodes in test mode.
+            let legacyTraining = false
             return ClosureKernel { inputs, _ in
                 let x = try inputs.tensor(0)
-                let ratio = try inputs.optionalTensor(1).map { try $0.doubleValues().first ?? 0.5 } ?? 0.5
-                let training = try inputs.optionalTensor(2).map { try $0.scalars(as: Bool.self).first ?? false } ?? false
-                if training && ratio != 0 {
-                    throw OnyxError.unsupportedOperator("Dropout in training mode with ratio \(ratio) is not supported")
+                let ratio = try inputs.optionalTensor(1).map { try $0.doubleValues().first ?? 0.5 }
+                    ?? Double(legacyRatio)
+                let training = try inputs.optionalTensor(2).map { try $0.scalars(as: Bool.self).first ?? false }
+                    ?? legacyTraining
+                guard ratio >= 0 && ratio <= 1 else { throw OnyxError.invalidModel("ratio \(ratio) is outside [0, 1]") }
+                guard training && ratio > 0 else {
+                    var outputs: [Value?] = [.tensor(x)]
+                    if wantsMask { outputs.append(.tensor(try Tensor(shape: x.shape, scalars: Array(repeating: true, count: x.count)))) }
+                    return outputs
                 }
-                var outputs: [Value?] = [.tensor(x)]
-                if wantsMask { outputs.append(.tensor(try Tensor(shape: x.shape, scalars: Array(repeating: true, count: x.count)))) }
+                // Training: keep each element with probability 1 − ratio, scaled by 1 / (1 − ratio).
+                var random = seed.generator()
+                let keep = (0..<x.count).map { _ in random.unit() >= ratio }
+                let scale = ratio < 1 ? 1 / (1 - ratio) : 0
+                let values = try x.doubleValues()
+                let dropped = (0..<values.count).map { keep[$0] ? values[$0] * scale : 0 }
+                var outputs: [Value?] = [.tensor(try ActivationOps.encode(dropped, like: x))]
+                if wantsMask { outputs.append(.tensor(try Tensor(shape: x.shape, scalars: keep))) }
                 return outputs
             }
         }
