@@ -16,5 +16,6 @@ enum StandardOps {
         LayerNormOps.register(into: &registry)
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
+        LossOps.register(into: &registry)
     }
 }
