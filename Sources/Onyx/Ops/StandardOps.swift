@@ -17,5 +17,6 @@ enum StandardOps {
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
         LossOps.register(into: &registry)
+        DetectionOps.register(into: &registry)
     }
 }
