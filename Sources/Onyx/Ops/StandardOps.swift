@@ -18,5 +18,6 @@ enum StandardOps {
         NormalizationMiscOps.register(into: &registry)
         LossOps.register(into: &registry)
         DetectionOps.register(into: &registry)
+        SpectralOps.register(into: &registry)
     }
 }
