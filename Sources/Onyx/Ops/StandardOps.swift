@@ -19,5 +19,6 @@ enum StandardOps {
         LossOps.register(into: &registry)
         DetectionOps.register(into: &registry)
         SpectralOps.register(into: &registry)
+        MiscOps.register(into: &registry)
     }
 }

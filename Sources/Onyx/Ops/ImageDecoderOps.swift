@@ -1,0 +1,3 @@
+enum ImageDecoderOps {
+    static func register(into registry: inout OpRegistry) {}
+}
