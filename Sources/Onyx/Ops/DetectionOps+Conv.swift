@@ -6,7 +6,7 @@ extension DetectionOps {
             let attributes = try ConvGeometry.Attributes(context)
             let group = try context.int("group", default: 1)
             let offsetGroup = try context.int("offset_group", default: 1)
-            guard group >= 1, offsetGroup >= 1 else {
+            guard (1...(1 << 31)).contains(group), (1...(1 << 31)).contains(offsetGroup) else {
                 throw OnyxError.invalidModel("group and offset_group must be positive")
             }
             return ClosureKernel { inputs, _ in
@@ -104,7 +104,9 @@ extension DetectionOps {
             throw OnyxError.shapeMismatch("X must have rank ≥ 3 and W the same rank, got \(x.shape), \(w.shape)")
         }
         let (batches, channels, outChannels) = (x.shape[0], x.shape[1], w.shape[0])
-        guard w.shape[1] * group == channels, outChannels % group == 0, channels % offsetGroup == 0 else {
+        guard w.shape[1] * group == channels, outChannels % group == 0, channels % offsetGroup == 0,
+              offsetGroup <= max(channels, 1)
+        else {
             throw OnyxError.shapeMismatch("X \(x.shape) and W \(w.shape) do not fit group \(group), offset_group \(offsetGroup)")
         }
         let geometry = try ConvGeometry(attributes, input: Array(x.shape[2...]), kernel: Array(w.shape[2...]))

@@ -26,7 +26,7 @@ enum DetectionOps {
                 outputWidth: try context.int("output_width", default: 1),
                 samplingRatio: try context.int("sampling_ratio", default: 0),
                 spatialScale: try context.float("spatial_scale", default: 1))
-            guard settings.outputHeight > 0, settings.outputWidth > 0, settings.samplingRatio >= 0 else {
+            guard settings.outputHeight > 0, settings.outputWidth > 0, (0...(1 << 24)).contains(settings.samplingRatio) else {
                 throw OnyxError.invalidModel("output_height/width must be positive and sampling_ratio non-negative")
             }
             return ClosureKernel { inputs, _ in [.tensor(try roiAlign(inputs, settings))] }

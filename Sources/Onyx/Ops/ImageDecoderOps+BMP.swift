@@ -20,7 +20,9 @@ extension ImageDecoderOps {
             throw ImageError.corrupt
         }
         guard compression == 0 || compression == 3 else {
-            throw ImageError.unsupported("BMP compression \(compression) (RLE / JPEG / PNG payloads)")
+            let names = [1: "RLE8", 2: "RLE4", 4: "JPEG-payload", 5: "PNG-payload", 6: "alpha-bit-field"]
+            guard let name = names[compression] else { throw ImageError.corrupt }
+            throw ImageError.unsupported("\(name) BMP")
         }
         let height = abs(rawHeight)
         var image = try DecodedImage(width: width, height: height, channels: 3)

@@ -92,7 +92,7 @@ struct TfIdfVectorizer: Sendable {
         minGram = try context.int("min_gram_length", default: 0)
         maxGram = try context.int("max_gram_length", default: 0)
         maxSkip = try context.int("max_skip_count", default: 0)
-        guard minGram >= 1, maxGram >= minGram, maxSkip >= 0 else {
+        guard minGram >= 1, maxGram >= minGram, maxGram <= 1 << 31, (0...(1 << 31)).contains(maxSkip) else {
             throw OnyxError.invalidModel("need 1 ≤ min_gram_length ≤ max_gram_length and max_skip_count ≥ 0")
         }
         ngramIndexes = try context.ints("ngram_indexes") ?? []

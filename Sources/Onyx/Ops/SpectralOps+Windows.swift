@@ -72,10 +72,12 @@ extension SpectralOps {
               lowerTensor.count == 1, upperTensor.count == 1,
               let lower = try lowerTensor.doubleValues().first, let upper = try upperTensor.doubleValues().first
         else { throw OnyxError.invalidModel("lower_edge_hertz and upper_edge_hertz must be floating-point scalars") }
-        guard melBins >= 1, dftLength >= 1, sampleRate >= 1 else {
+        guard (1...(1 << 30)).contains(melBins), (1...(1 << 40)).contains(dftLength), sampleRate >= 1 else {
             throw OnyxError.invalidModel("num_mel_bins, dft_length and sample_rate must be positive")
         }
         let spectrogramBins = dftLength / 2 + 1
+        let outCount = try Tensor.checkedCount([spectrogramBins, melBins])
+        _ = try TensorAllocation.checkedBytes(.double, count: outCount)
         let points = melBins + 2
         let lowMel: Double
         let melStep: Double
@@ -97,7 +99,7 @@ extension SpectralOps {
             }
             edges[i] = Int(bin)
         }
-        var out = [Double](repeating: 0, count: try Tensor.checkedCount([spectrogramBins, melBins]))
+        var out = [Double](repeating: 0, count: outCount)
         for i in 0..<melBins {
             let (left, center, right) = (edges[i], edges[i + 1], edges[i + 2])
             if center == left {
