@@ -52,5 +52,9 @@ enum StandardOps {
         AffineGridOps.register(into: &registry)
         Col2ImOps.register(into: &registry)
         CenterCropPadOps.register(into: &registry)
+        LossOps.register(into: &registry)
+        DetectionOps.register(into: &registry)
+        SpectralOps.register(into: &registry)
+        MiscOps.register(into: &registry)
     }
 }
