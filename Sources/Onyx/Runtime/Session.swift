@@ -3,12 +3,15 @@ import Foundation
 /// Settings of a ``Session``.
 public struct SessionOptions: Sendable {
     /// Worker threads for operators; nil means one per active core.
+    /// Not used yet: the reference executor runs each node on the calling thread.
     public var threads: Int?
     /// Run the graph optimizer before planning.
     public var optimize: Bool = true
     /// Optimizer passes to skip, by name.
     public var disabledPasses: Set<String> = []
-    /// Most bytes a run may allocate for one tensor; nil means half of physical memory.
+    /// Most bytes a run may allocate for one tensor; nil means half of
+    /// physical memory. Today kernels check every allocation against the
+    /// default (half of physical memory); a per-session limit is not enforced yet.
     public var memoryLimitBytes: Int?
     /// Most iterations a Loop may run.
     public var maxLoopIterations: Int = 1 << 31
