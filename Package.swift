@@ -25,10 +25,13 @@ let package = Package(
             dependencies: ["CProtobufC"],
             exclude: ["schema"]
         ),
+        // Float32 GEMM microkernels (AVX2+FMA chosen at run time, NEON, portable C).
+        .target(name: "CKernels"),
         .target(
             name: "Onyx",
             dependencies: [
                 "ONNXProto",
+                "CKernels",
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
