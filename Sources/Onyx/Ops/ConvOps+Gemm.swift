@@ -1,0 +1,171 @@
+/// The float32 Conv fast path on the packed GEMM kernels. Per (batch, group)
+/// the output block [filters/group, positions] is W_g · columns: for a 1×1
+/// convolution with unit strides and no padding the columns are the input
+/// planes themselves (no copy); otherwise the input is unfolded (im2col)
+/// into a [channels/group · taps, positions] matrix. The weights are the A
+/// operand, packed once per group when they are constant; the bias is fused
+/// as a per-row bias, and an activation may be fused after it.
+extension ConvProblem {
+    /// Constant float32 weights packed per group as the GEMM's A operand.
+    static func packedWeights(_ w: Tensor?, group: Int) -> PackedConstant? {
+        guard let w, w.elementType == .float, w.shape.count >= 3, group >= 1, w.count > 0,
+              w.shape[0] % group == 0
+        else { return nil }
+        let perGroup = w.shape[0] / group
+        let depth = w.count / w.shape[0]
+        guard let matrices = try? w.withElements(Float.self, { weights in
+            try (0..<group).map { g in
+                try PackedMatrix(
+                    .a, rows: perGroup, columns: depth,
+                    from: .rowMajor(weights.baseAddress.map { $0 + g &* perGroup &* depth }, columns: depth))
+            }
+        }) else { return nil }
+        return PackedConstant(w, matrices: matrices)
+    }
+
+    /// True for a 1×1 (×1…) convolution with unit strides and no padding: its
+    /// columns matrix is the input itself.
+    var isPointwise: Bool {
+        geometry.kernel.allSatisfy { $0 == 1 } && geometry.strides.allSatisfy { $0 == 1 }
+            && (geometry.padBegin + geometry.padEnd).allSatisfy { $0 == 0 }
+    }
+
+    func runFloat(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], packed: PackedConstant?,
+        activation: Gemm.Activation = .none, threads: Int?
+    ) throws -> Tensor {
+        let channelsPerGroup = channels / group
+        let filtersPerGroup = filters / group
+        let taps = try Tensor.checkedCount(geometry.kernel)
+        let positions = try Tensor.checkedCount(geometry.output)
+        let inputSize = try Tensor.checkedCount(geometry.input)
+        let depth = try Tensor.checkedCount([channelsPerGroup, taps])
+        let pointwise = isPointwise
+        let columnCount = pointwise ? 0 : try Tensor.checkedCount([depth, positions])
+        _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
+        let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
+        let packedGroups = packed.flatMap { $0.matches(w) ? $0.matrices : nil }
+        let bias = try b?.scalars(as: Float.self) ?? []
+        return try Tensor.make(Float.self, outShape) { out in
+            guard let outBase = out.baseAddress else { return }
+            try x.withElements(Float.self) { input in
+                try w.withElements(Float.self) { weights in
+                    try bias.withUnsafeBufferPointer { biasValues in
+                        try Gemm.forEachItem(
+                            count: batch &* group, threads: threads, workPerItem: filtersPerGroup &* positions &* max(depth, 1),
+                            makeScratch: { [Float](repeating: 0, count: columnCount) }
+                        ) { item, itemThreads, columns in
+                            let (n, g) = item.quotientAndRemainder(dividingBy: group)
+                            let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
+                            let weightOperand: Gemm.Operand = packedGroups.map { .packed($0[g]) }
+                                ?? .matrix(.rowMajor(weights.baseAddress.map { $0 + g &* filtersPerGroup &* depth }, columns: depth))
+                            let rowBias: Gemm.Bias = b == nil ? .none
+                                : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
+                            let target = outBase + (n &* filters &+ g &* filtersPerGroup) &* positions
+                            let multiply = { (columnsMatrix: Gemm.Matrix) in
+                                try Gemm.multiply(
+                                    m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: .matrix(columnsMatrix),
+                                    c: target, ldc: positions, bias: rowBias, activation: activation, threads: itemThreads)
+                            }
+                            guard let unfold else { return try multiply(.rowMajor(source, columns: inputSize)) }
+                            try columns.withUnsafeMutableBufferPointer { buffer in
+                                guard let base = buffer.baseAddress else { return try multiply(.rowMajor(nil, columns: positions)) }
+                                // An empty input leaves the columns zero: every tap is padding.
+                                if let source {
+                                    unfold.run(source, channels: channelsPerGroup, inputSize: inputSize, into: base, threads: itemThreads)
+                                }
+                                try multiply(.rowMajor(base, columns: positions))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// im2col: one group's input planes unfolded into rows (channel, tap) ×
+/// columns (output position), zeros where a tap falls in the padding. 1-D and
+/// 2-D convolutions copy whole runs of a row; higher ranks go through a table
+/// of input offsets.
+struct Unfolding {
+    let geometry: ConvGeometry
+    let taps: Int
+    let positions: Int
+    /// Input offset of each (tap, position), -1 in padding; ranks above 2 only.
+    let table: [Int]?
+
+    init(geometry: ConvGeometry, taps: Int, positions: Int) throws {
+        self.geometry = geometry
+        self.taps = taps
+        self.positions = positions
+        if geometry.input.count > 2 {
+            let count = try Tensor.checkedCount([taps, positions])
+            _ = try TensorAllocation.checkedBytes(.int64, count: count)
+            var table = [Int](repeating: -1, count: count)
+            geometry.forEachTap { out, tap, input in table[tap &* positions &+ out] = input ?? -1 }
+            self.table = table
+        } else {
+            table = nil
+        }
+    }
+
+    /// Fills `columns` ([channels · taps] × positions) from `channels` planes of `inputSize` at `input`.
+    func run(_ input: UnsafePointer<Float>, channels: Int, inputSize: Int, into columns: UnsafeMutablePointer<Float>, threads: Int) {
+        let rowsPerChannel = taps &* positions
+        let parts = min(threads, channels, max(1, channels &* rowsPerChannel / (1 << 16)))
+        let body = { (first: Int, last: Int) in
+            for c in first..<last {
+                let plane = input + c &* inputSize
+                let rows = columns + c &* rowsPerChannel
+                if let table {
+                    for index in 0..<rowsPerChannel {
+                        let offset = table[index]
+                        rows[index] = offset < 0 ? 0 : plane[offset]
+                    }
+                } else {
+                    unfoldPlane(plane, into: rows)
+                }
+            }
+        }
+        guard parts > 1 else { return body(0, channels) }
+        Gemm.parallelFor(parts) { part in body(channels &* part / parts, channels &* (part &+ 1) / parts) }
+    }
+
+    /// One channel of a 1-D or 2-D convolution: taps rows of `positions` values.
+    private func unfoldPlane(_ plane: UnsafePointer<Float>, into rows: UnsafeMutablePointer<Float>) {
+        let twoD = geometry.input.count == 2
+        let (height, width) = twoD ? (geometry.input[0], geometry.input[1]) : (1, geometry.input[0])
+        let (outHeight, outWidth) = twoD ? (geometry.output[0], geometry.output[1]) : (1, geometry.output[0])
+        let (kernelHeight, kernelWidth) = twoD ? (geometry.kernel[0], geometry.kernel[1]) : (1, geometry.kernel[0])
+        let (strideH, strideW) = twoD ? (geometry.strides[0], geometry.strides[1]) : (1, geometry.strides[0])
+        let (dilationH, dilationW) = twoD ? (geometry.dilations[0], geometry.dilations[1]) : (1, geometry.dilations[0])
+        let (padH, padW) = twoD ? (geometry.padBegin[0], geometry.padBegin[1]) : (0, geometry.padBegin[0])
+        var row = rows
+        for kh in 0..<kernelHeight {
+            for kw in 0..<kernelWidth {
+                let shift = kw &* dilationW &- padW
+                // Output columns whose input column ow · strideW + shift lies in [0, width).
+                let low = min(outWidth, shift >= 0 ? 0 : (strideW &- 1 &- shift) / strideW)
+                let high = max(low, min(outWidth, width &- shift <= 0 ? 0 : (width &- shift &+ strideW &- 1) / strideW))
+                for oh in 0..<outHeight {
+                    let ih = oh &* strideH &+ kh &* dilationH &- padH
+                    let target = row + oh &* outWidth
+                    guard ih >= 0 && ih < height else {
+                        target.update(repeating: 0, count: outWidth)
+                        continue
+                    }
+                    let start = ih &* width &+ shift
+                    if low > 0 { target.update(repeating: 0, count: low) }
+                    if strideW == 1 {
+                        (target + low).update(from: plane + (start &+ low), count: high &- low)
+                    } else {
+                        for ow in low..<high { target[ow] = plane[start &+ ow &* strideW] }
+                    }
+                    if high < outWidth { (target + high).update(repeating: 0, count: outWidth &- high) }
+                }
+                row += positions
+            }
+        }
+    }
+}
