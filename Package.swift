@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Onyx", targets: ["Onyx"]),
         .library(name: "OnyxTesting", targets: ["OnyxTesting"]),
         .executable(name: "onyx", targets: ["onyx"]),
+        .executable(name: "onyx-kernel-bench", targets: ["onyx-kernel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +47,10 @@ let package = Package(
                 "Onyx",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "onyx-kernel-bench",
+            dependencies: ["Onyx"]
         ),
         .testTarget(
             name: "OnyxTests",
