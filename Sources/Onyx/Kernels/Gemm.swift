@@ -61,8 +61,9 @@ enum Gemm {
         case portable
     }
 
-    /// The default thread count: one per active core.
-    static var activeCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// The default thread count: one per active core. Read once: Foundation
+    /// reads the cgroup files again on every query.
+    static let activeCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Threads to use for `work` multiply-adds when `requested` are allowed.
     static func threadCount(requested: Int?, work: Int) -> Int {
