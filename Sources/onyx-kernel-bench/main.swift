@@ -1,9 +1,10 @@
 import Foundation
 import Onyx
 
-/// `onyx-kernel-bench [--duration S] [--threads 1,2]`: GFLOP/s of the float32
-/// GEMM on square sizes and on GEMMs shaped like ResNet-50 convolutions
-/// (weights pre-packed as A, as the Conv kernel does).
+/// `onyx-kernel-bench [--duration S] [--threads 1,2] [--shape MxNxK[:a|:b] ...]`:
+/// GFLOP/s of the float32 GEMM on square sizes and on GEMMs shaped like
+/// ResNet-50 convolutions (weights pre-packed as A, as the Conv kernel does),
+/// or on the shapes given.
 let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
@@ -17,7 +18,15 @@ struct Shape {
     let m, n, k: Int
     let prepacked: KernelBenchmark.Prepacked
 }
-let shapes: [Shape] = [256, 512, 1024, 2048].map { Shape(label: "square", m: $0, n: $0, k: $0, prepacked: .none) } + [
+let customShapes: [Shape] = arguments.indices.compactMap { index in
+    guard index > 0, arguments[index - 1] == "--shape" else { return nil }
+    let parts = arguments[index].split(separator: ":")
+    let dims = parts[0].split(separator: "x").compactMap { Int($0) }
+    guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { return nil }
+    let prepacked: KernelBenchmark.Prepacked = parts.count > 1 ? (parts[1] == "a" ? .a : parts[1] == "b" ? .b : .none) : .none
+    return Shape(label: "custom", m: dims[0], n: dims[1], k: dims[2], prepacked: prepacked)
+}
+let shapes: [Shape] = !customShapes.isEmpty ? customShapes : [256, 512, 1024, 2048].map { Shape(label: "square", m: $0, n: $0, k: $0, prepacked: .none) } + [
     Shape(label: "res2 3x3 conv", m: 64, n: 3136, k: 576, prepacked: .a),
     Shape(label: "res3 3x3 conv", m: 128, n: 784, k: 1152, prepacked: .a),
     Shape(label: "res4 3x3 conv", m: 256, n: 196, k: 2304, prepacked: .a),
