@@ -54,7 +54,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OnyxTests",
-            dependencies: ["Onyx", "OnyxTesting"],
+            dependencies: ["Onyx", "OnyxTesting", "CKernels"],
             resources: [.copy("Fixtures")]
         ),
     ]

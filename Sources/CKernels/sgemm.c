@@ -192,6 +192,35 @@ void onyx_sgemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t row_stride,
     }
 }
 
+int onyx_sgemm_pack_b_part(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                           size_t p0, size_t p1, size_t j0, size_t j1, float *packed) {
+    if (j0 % NR != 0 || (j1 != n && j1 % NR != 0) || j1 > n || p1 > k) return -1;
+    if (p0 >= p1 || j0 >= j1) return 0;
+    size_t kb = k_block(k);
+    size_t n_padded = round_up(n, NR);
+    for (size_t pc = p0 / kb * kb; pc < p1; pc += kb) {
+        size_t kc = min_size(kb, k - pc);
+        size_t low = pc > p0 ? pc : p0;
+        size_t high = min_size(pc + kc, p1);
+        float *block = packed + pc * n_padded;
+        for (size_t p = low; p < high; p++) {
+            const float *line = b + (ptrdiff_t)(p - p0) * row_stride;
+            for (size_t jr = j0; jr < j1; jr += NR) {
+                size_t columns = min_size(NR, j1 - jr);
+                float *dst = block + jr * kc + (p - pc) * NR;
+                const float *src = line + (ptrdiff_t)jr * col_stride;
+                if (col_stride == 1) {
+                    for (size_t j = 0; j < columns; j++) dst[j] = src[j];
+                } else {
+                    for (size_t j = 0; j < columns; j++) dst[j] = src[(ptrdiff_t)j * col_stride];
+                }
+                for (size_t j = columns; j < NR; j++) dst[j] = 0.0f;
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- Per-thread packing workspace ---- */
 
 typedef struct {

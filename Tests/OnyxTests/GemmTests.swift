@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import Onyx
 
@@ -258,6 +259,40 @@ final class GemmTests: XCTestCase {
                 XCTAssertEqual(try shape.run(packA: true, packB: true).out.map(\.bitPattern), plain)
             }
         }
+    }
+
+    func testPackingByPartsMatchesWholePacking() throws {
+        for (k, n, transposed) in [(1, 1, false), (7, 33, false), (300, 50, true), (600, 17, false), (257, 100, true)] {
+            var values = Values(state: UInt64(k * n))
+            let b = values.floats(k * n)
+            try b.withUnsafeBufferPointer { bp in
+                let matrix = transposed ? Gemm.Matrix.rowMajor(bp.baseAddress, columns: k).transposed
+                    : Gemm.Matrix.rowMajor(bp.baseAddress, columns: n)
+                let whole = try PackedMatrix(.b, rows: k, columns: n, from: matrix)
+                let count = onyx_sgemm_packed_b_count(k, n)
+                var parts = [Float](repeating: .nan, count: count)
+                parts.withUnsafeMutableBufferPointer { buffer in
+                    guard let base = buffer.baseAddress else { return }
+                    Gemm.packB(matrix, k: k, n: n, into: base, threads: 3)
+                }
+                XCTAssertEqual(parts.map(\.bitPattern), (0..<count).map { whole.storage[$0].bitPattern }, "\(k)×\(n)")
+                // Row by row, as the convolution's unfolding packs.
+                var rows = [Float](repeating: .nan, count: count)
+                rows.withUnsafeMutableBufferPointer { buffer in
+                    guard let base = buffer.baseAddress, let origin = matrix.base else { return }
+                    for p in 0..<k {
+                        XCTAssertEqual(onyx_sgemm_pack_b_part(
+                            k, n, origin + p * matrix.rowStride, matrix.rowStride, matrix.columnStride, p, p + 1, 0, n, base), 0)
+                    }
+                }
+                XCTAssertEqual(rows.map(\.bitPattern), parts.map(\.bitPattern), "\(k)×\(n) by rows")
+            }
+        }
+        let source = [Float](repeating: 1, count: 160)
+        var target = [Float](repeating: 0, count: onyx_sgemm_packed_b_count(4, 40))
+        XCTAssertEqual(onyx_sgemm_pack_b_part(4, 40, source, 40, 1, 0, 4, 8, 40, &target), -1, "j0 off a panel boundary")
+        XCTAssertEqual(onyx_sgemm_pack_b_part(4, 40, source, 40, 1, 0, 4, 0, 20, &target), -1, "j1 inside a panel")
+        XCTAssertTrue(target.allSatisfy { $0 == 0 })
     }
 
     func testOneAndTwoThreadsBitwiseEqual() throws {

@@ -96,6 +96,17 @@ size_t onyx_sgemm_packed_b_count(size_t k, size_t n);
 /** Packs B(p, j) = b[p * row_stride + j * col_stride] into `packed`. */
 void onyx_sgemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride, float *packed);
 
+/**
+ * Packs rows [p0, p1) and columns [j0, j1) of B (k x n) into their place in the
+ * layout onyx_sgemm_pack_b writes; `b` points at B(p0, 0), so B(p, j) =
+ * b[(p - p0) * row_stride + j * col_stride]. j0 must be a multiple of
+ * ONYX_SGEMM_NR and j1 either n or a multiple of it (otherwise nothing is
+ * done and -1 is returned). Columns past n in the last panel are zeroed.
+ * Calls on disjoint parts may run concurrently.
+ */
+int onyx_sgemm_pack_b_part(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                           size_t p0, size_t p1, size_t j0, size_t j1, float *packed);
+
 /** The name of the kernel ONYX_KERNEL_AUTO selects ("avx2-fma", "neon", "portable"). */
 const char *onyx_sgemm_kernel_name(void);
 

@@ -39,6 +39,8 @@ enum Gemm {
     enum Operand {
         case matrix(Matrix)
         case packed(PackedMatrix)
+        /// Packed by the caller for exactly this product's shape (`packB(part:)`).
+        case packedBuffer(UnsafePointer<Float>)
     }
 
     enum Bias {
@@ -98,6 +100,8 @@ enum Gemm {
                 throw OnyxError.shapeMismatch("packed A is \(packed.rows)×\(packed.columns), the product needs \(m)×\(k)")
             }
             problem.packed_a = UnsafePointer(packed.storage)
+        case .packedBuffer(let buffer):
+            problem.packed_a = buffer
         }
         switch b {
         case .matrix(let matrix):
@@ -109,6 +113,8 @@ enum Gemm {
                 throw OnyxError.shapeMismatch("packed B is \(packed.rows)×\(packed.columns), the product needs \(k)×\(n)")
             }
             problem.packed_b = UnsafePointer(packed.storage)
+        case .packedBuffer(let buffer):
+            problem.packed_b = buffer
         }
         switch bias {
         case .none: problem.bias_kind = Int32(ONYX_BIAS_NONE.rawValue)
@@ -139,7 +145,10 @@ enum Gemm {
     }
 
     /// The split of an m × n × k product over `threads` with the least
-    /// per-thread cost: kernel work on its tiles plus the packing it repeats.
+    /// per-thread cost: kernel work on its tiles plus its share of packing.
+    /// When rows are split, B is packed once up front by all threads
+    /// together; A is packed by each thread for its rows, so splitting
+    /// columns repeats A's packing in every thread.
     private static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
         let rowTiles = (m + tileRows - 1) / tileRows
         let columnTiles = (n + tileColumns - 1) / tileColumns
@@ -154,7 +163,7 @@ enum Gemm {
             let columns = (columnTiles + columnParts - 1) / columnParts * tileColumns
             var cost = rows &* columns &* k
             if !aPacked { cost &+= packCost &* min(rows, m) &* k }
-            if !bPacked { cost &+= packCost &* min(columns, n) &* k }
+            if !bPacked { cost &+= packCost &* (rowParts > 1 ? n / threads : min(columns, n)) &* k }
             if cost < bestCost || (cost == bestCost && columnParts > best.columnParts) {
                 best = Split(rowParts: rowParts, columnParts: columnParts)
                 bestCost = cost
@@ -169,8 +178,34 @@ enum Gemm {
             guard onyx_sgemm(&problem) == 0 else { throw packingFailure }
             return
         }
+        let (m, n, k) = (Int(problem.m), Int(problem.n), Int(problem.k))
+        let layout = split(m: m, n: n, k: k, threads: threads, aPacked: aPacked, bPacked: bPacked)
+        guard layout.rowParts > 1, !bPacked, k > 0 else { return try runParts(problem, layout: layout) }
+        let count = onyx_sgemm_packed_b_count(k, n)
+        _ = try TensorAllocation.checkedBytes(.float, count: count)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { packed.deallocate() }
+        let source = Matrix(base: problem.b, rowStride: problem.b_row_stride, columnStride: problem.b_col_stride)
+        packB(source, k: k, n: n, into: packed, threads: threads)
+        problem.packed_b = UnsafePointer(packed)
+        try runParts(problem, layout: layout)
+    }
+
+    /// Packs all of B (k × n) into `packed` (`onyx_sgemm_packed_b_count(k, n)`
+    /// floats), each of `threads` threads taking a band of columns.
+    static func packB(_ b: Matrix, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+        let columnTiles = (n + tileColumns - 1) / tileColumns
+        let parts = max(1, min(threads, columnTiles))
+        parallelFor(parts) { part in
+            let j0 = columnTiles * part / parts * tileColumns
+            let j1 = min(columnTiles * (part + 1) / parts * tileColumns, n)
+            _ = onyx_sgemm_pack_b_part(k, n, b.base, b.rowStride, b.columnStride, 0, k, j0, j1, packed)
+        }
+    }
+
+    private static func runParts(_ problem: onyx_sgemm_problem, layout: Split) throws {
+        var problem = problem
         let (m, n) = (Int(problem.m), Int(problem.n))
-        let layout = split(m: m, n: n, k: Int(problem.k), threads: threads, aPacked: aPacked, bPacked: bPacked)
         let rowTiles = (m + tileRows - 1) / tileRows
         let columnTiles = (n + tileColumns - 1) / tileColumns
         let parts = layout.rowParts * layout.columnParts

@@ -1,8 +1,11 @@
+import CKernels
+
 /// The float32 Conv fast path on the packed GEMM kernels. Per (batch, group)
 /// the output block [filters/group, positions] is W_g · columns: for a 1×1
 /// convolution with unit strides and no padding the columns are the input
 /// planes themselves (no copy); otherwise the input is unfolded (im2col)
-/// into a [channels/group · taps, positions] matrix. The weights are the A
+/// into a [channels/group · taps, positions] matrix, written straight into
+/// the GEMM's packed-panel layout (no second copy). The weights are the A
 /// operand, packed once per group when they are constant; the bias is fused
 /// as a per-row bias, and an activation may be fused after it.
 extension ConvProblem {
@@ -41,7 +44,7 @@ extension ConvProblem {
         let inputSize = try Tensor.checkedCount(geometry.input)
         let depth = try Tensor.checkedCount([channelsPerGroup, taps])
         let pointwise = isPointwise
-        let columnCount = pointwise ? 0 : try Tensor.checkedCount([depth, positions])
+        let columnCount = pointwise ? 0 : onyx_sgemm_packed_b_count(depth, positions)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
         let packedGroups = packed.flatMap { $0.matches(w) ? $0.matrices : nil }
@@ -53,7 +56,8 @@ extension ConvProblem {
                     try bias.withUnsafeBufferPointer { biasValues in
                         try Gemm.forEachItem(
                             count: batch &* group, threads: threads, workPerItem: filtersPerGroup &* positions &* max(depth, 1),
-                            makeScratch: { [Float](repeating: 0, count: columnCount) }
+                            // Every element is written by the unfolding before it is read.
+                            makeScratch: { [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount } }
                         ) { item, itemThreads, columns in
                             let (n, g) = item.quotientAndRemainder(dividingBy: group)
                             let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
@@ -62,19 +66,20 @@ extension ConvProblem {
                             let rowBias: Gemm.Bias = b == nil ? .none
                                 : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
                             let target = outBase + (n &* filters &+ g &* filtersPerGroup) &* positions
-                            let multiply = { (columnsMatrix: Gemm.Matrix) in
+                            let multiply = { (columnsOperand: Gemm.Operand) in
                                 try Gemm.multiply(
-                                    m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: .matrix(columnsMatrix),
+                                    m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
                                     c: target, ldc: positions, bias: rowBias, activation: activation, threads: itemThreads)
                             }
-                            guard let unfold else { return try multiply(.rowMajor(source, columns: inputSize)) }
+                            guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
                             try columns.withUnsafeMutableBufferPointer { buffer in
-                                guard let base = buffer.baseAddress else { return try multiply(.rowMajor(nil, columns: positions)) }
-                                // An empty input leaves the columns zero: every tap is padding.
+                                guard let base = buffer.baseAddress else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
                                 if let source {
-                                    unfold.run(source, channels: channelsPerGroup, inputSize: inputSize, into: base, threads: itemThreads)
+                                    unfold.run(source, channels: channelsPerGroup, into: base, threads: itemThreads)
+                                } else {
+                                    base.update(repeating: 0, count: buffer.count)
                                 }
-                                try multiply(.rowMajor(base, columns: positions))
+                                try multiply(.packedBuffer(base))
                             }
                         }
                     }
@@ -85,9 +90,10 @@ extension ConvProblem {
 }
 
 /// im2col: one group's input planes unfolded into rows (channel, tap) ×
-/// columns (output position), zeros where a tap falls in the padding. 1-D and
-/// 2-D convolutions copy whole runs of a row; higher ranks go through a table
-/// of input offsets.
+/// columns (output position), zeros where a tap falls in the padding, each
+/// row packed into the GEMM's B layout as soon as it is made. 1-D and 2-D
+/// convolutions copy whole runs of an input row; higher ranks go through a
+/// table of input offsets.
 struct Unfolding {
     let geometry: ConvGeometry
     let taps: Int
@@ -110,21 +116,30 @@ struct Unfolding {
         }
     }
 
-    /// Fills `columns` ([channels · taps] × positions) from `channels` planes of `inputSize` at `input`.
-    func run(_ input: UnsafePointer<Float>, channels: Int, inputSize: Int, into columns: UnsafeMutablePointer<Float>, threads: Int) {
-        let rowsPerChannel = taps &* positions
-        let parts = min(threads, channels, max(1, channels &* rowsPerChannel / (1 << 16)))
+    /// Fills `packed` (`onyx_sgemm_packed_b_count(channels · taps, positions)`
+    /// floats) with the unfolded `channels` planes at `input`.
+    func run(_ input: UnsafePointer<Float>, channels: Int, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputSize = geometry.inputCount
+        let depth = channels &* taps
+        let parts = min(threads, channels, max(1, depth &* positions / (1 << 16)))
         let body = { (first: Int, last: Int) in
-            for c in first..<last {
-                let plane = input + c &* inputSize
-                let rows = columns + c &* rowsPerChannel
-                if let table {
-                    for index in 0..<rowsPerChannel {
-                        let offset = table[index]
-                        rows[index] = offset < 0 ? 0 : plane[offset]
+            var row = [Float](repeating: 0, count: positions)
+            row.withUnsafeMutableBufferPointer { buffer in
+                guard let line = buffer.baseAddress else { return }
+                for c in first..<last {
+                    let plane = input + c &* inputSize
+                    for tap in 0..<taps {
+                        if let table {
+                            for index in 0..<positions {
+                                let offset = table[tap &* positions &+ index]
+                                line[index] = offset < 0 ? 0 : plane[offset]
+                            }
+                        } else {
+                            unfoldRow(plane, tap: tap, into: line)
+                        }
+                        let p = c &* taps &+ tap
+                        _ = onyx_sgemm_pack_b_part(depth, positions, line, positions, 1, p, p &+ 1, 0, positions, packed)
                     }
-                } else {
-                    unfoldPlane(plane, into: rows)
                 }
             }
         }
@@ -132,40 +147,35 @@ struct Unfolding {
         Gemm.parallelFor(parts) { part in body(channels &* part / parts, channels &* (part &+ 1) / parts) }
     }
 
-    /// One channel of a 1-D or 2-D convolution: taps rows of `positions` values.
-    private func unfoldPlane(_ plane: UnsafePointer<Float>, into rows: UnsafeMutablePointer<Float>) {
+    /// Row `tap` of one channel of a 1-D or 2-D convolution: `positions` values.
+    private func unfoldRow(_ plane: UnsafePointer<Float>, tap: Int, into row: UnsafeMutablePointer<Float>) {
         let twoD = geometry.input.count == 2
         let (height, width) = twoD ? (geometry.input[0], geometry.input[1]) : (1, geometry.input[0])
         let (outHeight, outWidth) = twoD ? (geometry.output[0], geometry.output[1]) : (1, geometry.output[0])
-        let (kernelHeight, kernelWidth) = twoD ? (geometry.kernel[0], geometry.kernel[1]) : (1, geometry.kernel[0])
+        let kernelWidth = twoD ? geometry.kernel[1] : geometry.kernel[0]
         let (strideH, strideW) = twoD ? (geometry.strides[0], geometry.strides[1]) : (1, geometry.strides[0])
         let (dilationH, dilationW) = twoD ? (geometry.dilations[0], geometry.dilations[1]) : (1, geometry.dilations[0])
         let (padH, padW) = twoD ? (geometry.padBegin[0], geometry.padBegin[1]) : (0, geometry.padBegin[0])
-        var row = rows
-        for kh in 0..<kernelHeight {
-            for kw in 0..<kernelWidth {
-                let shift = kw &* dilationW &- padW
-                // Output columns whose input column ow · strideW + shift lies in [0, width).
-                let low = min(outWidth, shift >= 0 ? 0 : (strideW &- 1 &- shift) / strideW)
-                let high = max(low, min(outWidth, width &- shift <= 0 ? 0 : (width &- shift &+ strideW &- 1) / strideW))
-                for oh in 0..<outHeight {
-                    let ih = oh &* strideH &+ kh &* dilationH &- padH
-                    let target = row + oh &* outWidth
-                    guard ih >= 0 && ih < height else {
-                        target.update(repeating: 0, count: outWidth)
-                        continue
-                    }
-                    let start = ih &* width &+ shift
-                    if low > 0 { target.update(repeating: 0, count: low) }
-                    if strideW == 1 {
-                        (target + low).update(from: plane + (start &+ low), count: high &- low)
-                    } else {
-                        for ow in low..<high { target[ow] = plane[start &+ ow &* strideW] }
-                    }
-                    if high < outWidth { (target + high).update(repeating: 0, count: outWidth &- high) }
-                }
-                row += positions
+        let (kh, kw) = tap.quotientAndRemainder(dividingBy: kernelWidth)
+        let shift = kw &* dilationW &- padW
+        // Output columns whose input column ow · strideW + shift lies in [0, width).
+        let low = min(outWidth, shift >= 0 ? 0 : (strideW &- 1 &- shift) / strideW)
+        let high = max(low, min(outWidth, width &- shift <= 0 ? 0 : (width &- shift &+ strideW &- 1) / strideW))
+        for oh in 0..<outHeight {
+            let ih = oh &* strideH &+ kh &* dilationH &- padH
+            let target = row + oh &* outWidth
+            guard ih >= 0 && ih < height else {
+                target.update(repeating: 0, count: outWidth)
+                continue
             }
+            let start = ih &* width &+ shift
+            if low > 0 { target.update(repeating: 0, count: low) }
+            if strideW == 1 {
+                (target + low).update(from: plane + (start &+ low), count: high &- low)
+            } else {
+                for ow in low..<high { target[ow] = plane[start &+ ow &* strideW] }
+            }
+            if high < outWidth { (target + high).update(repeating: 0, count: outWidth &- high) }
         }
     }
 }
