@@ -152,8 +152,11 @@ enum Gemm {
     private static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
         let rowTiles = (m + tileRows - 1) / tileRows
         let columnTiles = (n + tileColumns - 1) / tileColumns
-        // A packed element costs about as much as 16 kernel multiply-adds.
+        // A packed element costs about as much as 16 kernel multiply-adds
+        // when packed block by block as the kernel goes (still in cache when
+        // used); packed all at once up front it goes through L3 and back.
         let packCost = 16
+        let upFrontPackCost = 64
         var best = Split(rowParts: 1, columnParts: 1)
         var bestCost = Int.max
         for rowParts in 1...threads where threads % rowParts == 0 {
@@ -163,7 +166,9 @@ enum Gemm {
             let columns = (columnTiles + columnParts - 1) / columnParts * tileColumns
             var cost = rows &* columns &* k
             if !aPacked { cost &+= packCost &* min(rows, m) &* k }
-            if !bPacked { cost &+= packCost &* (rowParts > 1 ? n / threads : min(columns, n)) &* k }
+            if !bPacked {
+                cost &+= rowParts > 1 ? upFrontPackCost &* (n / threads) &* k : packCost &* min(columns, n) &* k
+            }
             if cost < bestCost || (cost == bestCost && columnParts > best.columnParts) {
                 best = Split(rowParts: rowParts, columnParts: columnParts)
                 bestCost = cost
