@@ -69,6 +69,17 @@ enum Gemm {
     /// reads the cgroup files again on every query.
     static let activeCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// The product of non-negative `factors`, or Int.max when it overflows.
+    static func saturatingProduct(_ factors: Int...) -> Int {
+        var product = 1
+        for factor in factors {
+            let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+            if overflow { return Int.max }
+            product = next
+        }
+        return product
+    }
+
     /// Threads to use for `work` multiply-adds when `requested` are allowed.
     static func threadCount(requested: Int?, work: Int) -> Int {
         let allowed = min(max(requested ?? activeCores, 1), activeCores)
@@ -135,8 +146,7 @@ enum Gemm {
             problem.clip_min = low
             problem.clip_max = high
         }
-        let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1))
-        let threads = threadCount(requested: requested, work: work.overflow ? Int.max : work.partialValue)
+        let threads = threadCount(requested: requested, work: saturatingProduct(m, n, max(k, 1)))
         try run(problem, threads: threads, aPacked: problem.packed_a != nil, bPacked: problem.packed_b != nil)
     }
 
@@ -259,8 +269,7 @@ enum Gemm {
         makeScratch: () throws -> Scratch, _ body: (Int, Int, inout Scratch) throws -> Void
     ) throws {
         guard count > 0 else { return }
-        let total = workPerItem.multipliedReportingOverflow(by: count)
-        let threads = threadCount(requested: requested, work: total.overflow ? Int.max : total.partialValue)
+        let threads = threadCount(requested: requested, work: saturatingProduct(workPerItem, count))
         let spread = threads > 1 && count >= threads && (count % threads == 0 || count >= 4 * threads)
         guard spread else {
             var scratch = try makeScratch()
@@ -280,52 +289,4 @@ enum Gemm {
         }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
-}
-
-/// An operand packed once (at plan time, for constant weights) in the layout
-/// the kernels read: A as m × k in 6-row panels, or B as k × n in 16-column panels.
-final class PackedMatrix: @unchecked Sendable {
-    enum Side { case a, b }
-    let side: Side
-    let rows: Int
-    let columns: Int
-    let storage: UnsafeMutablePointer<Float>
-    private let count: Int
-
-    /// Packs `matrix` (rows × columns) as the A (`.a`) or B (`.b`) operand.
-    init(_ side: Side, rows: Int, columns: Int, from matrix: Gemm.Matrix) throws {
-        self.side = side
-        self.rows = rows
-        self.columns = columns
-        count = side == .a ? onyx_sgemm_packed_a_count(rows, columns) : onyx_sgemm_packed_b_count(rows, columns)
-        _ = try TensorAllocation.checkedBytes(.float, count: count)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        storage = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        if side == .a {
-            onyx_sgemm_pack_a(rows, columns, matrix.base, matrix.rowStride, matrix.columnStride, storage)
-        } else {
-            onyx_sgemm_pack_b(rows, columns, matrix.base, matrix.rowStride, matrix.columnStride, storage)
-        }
-    }
-
-    deinit { storage.deallocate() }
-}
-
-/// Constant weights packed at plan time, kept with the buffer they were packed
-/// from: a run uses them only when it is handed that same tensor (a feed may
-/// override an initializer that is also a graph input).
-struct PackedConstant: Sendable {
-    let source: TensorBuffer
-    let shape: [Int]
-    /// One packed matrix per group (Conv) or a single one (MatMul, Gemm).
-    let matrices: [PackedMatrix]
-
-    init?(_ tensor: Tensor, matrices: [PackedMatrix]) {
-        guard let buffer = tensor.buffer else { return nil }
-        source = buffer
-        shape = tensor.shape
-        self.matrices = matrices
-    }
-
-    func matches(_ tensor: Tensor) -> Bool { tensor.buffer === source && tensor.shape == shape }
 }

@@ -55,7 +55,7 @@ extension ConvProblem {
                 try w.withElements(Float.self) { weights in
                     try bias.withUnsafeBufferPointer { biasValues in
                         try Gemm.forEachItem(
-                            count: batch &* group, threads: threads, workPerItem: filtersPerGroup &* positions &* max(depth, 1),
+                            count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
                             // Every element is written by the unfolding before it is read.
                             makeScratch: { [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount } }
                         ) { item, itemThreads, columns in

@@ -36,7 +36,7 @@ extension MatrixProduct {
         offsets.reserveCapacity(batches)
         forEachBatch { offsets.append(($0, $1, $2)) }
         try Gemm.forEachItem(
-            count: offsets.count, threads: threads, workPerItem: m &* n &* max(k, 1), makeScratch: {}
+            count: offsets.count, threads: threads, workPerItem: Gemm.saturatingProduct(m, n, max(k, 1)), makeScratch: {}
         ) { index, itemThreads, _ in
             let offset = offsets[index]
             try Gemm.multiply(
