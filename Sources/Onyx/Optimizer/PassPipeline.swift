@@ -8,7 +8,7 @@
 public enum PassPipeline {
     /// Every standard pass, in order.
     public static let standard: [any GraphPass] = [
-
+        FoldBatchNormPass(),
     ]
 
     /// The names of the standard passes, in order.
