@@ -67,11 +67,24 @@ public struct PassContext: Sendable {
     public let isSubgraph: Bool
     /// Candidates declined by the current call, in order.
     public private(set) var declines: [Decline] = []
+    /// Reasons this pass gave in earlier calls on this graph, by candidate.
+    let earlier: [String: String]
 
     public init(opsets: [String: Int], outerScope: Set<String> = [], isSubgraph: Bool = false) {
+        self.init(opsets: opsets, outerScope: outerScope, isSubgraph: isSubgraph, earlier: [:])
+    }
+
+    init(opsets: [String: Int], outerScope: Set<String>, isSubgraph: Bool, earlier: [String: String]) {
         self.opsets = opsets
         self.outerScope = outerScope
         self.isSubgraph = isSubgraph
+        self.earlier = earlier
+    }
+
+    /// The reason this pass declined `node` in an earlier call on this
+    /// graph, so that costly guards need not run again.
+    public func earlierDecline(of node: Node) -> String? {
+        earlier[node.outputs.first ?? node.name]
     }
 
     /// The opset imported for `domain` ("" and "ai.onnx" are the same); 1 when not imported.

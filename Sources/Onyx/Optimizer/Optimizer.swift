@@ -65,8 +65,8 @@ public struct Optimizer: Sendable {
         let optimizer: Optimizer
         let opsets: [String: Int]
         var report: OptimizationReport
-        /// Standing declines per pass index, keyed by graph path and candidate.
-        var declines: [[String: Decline]] = []
+        /// Standing declines per pass index, by graph path, then candidate.
+        var declines: [[String: [String: Decline]]] = []
         static let maxDepth = 64
 
         init(optimizer: Optimizer, opsets: [String: Int], report: OptimizationReport) {
@@ -114,11 +114,13 @@ public struct Optimizer: Sendable {
                 var changed = false
                 for (passIndex, pass) in optimizer.passes.enumerated() where !optimizer.disabledPasses.contains(pass.name) {
                     while budgetLeft {
-                        var context = PassContext(opsets: opsets, outerScope: outerScope, isSubgraph: depth > 0)
+                        let earlier = (declines[passIndex][path] ?? [:]).mapValues(\.reason)
+                        var context = PassContext(
+                            opsets: opsets, outerScope: outerScope, isSubgraph: depth > 0, earlier: earlier)
                         let before = graph
                         let rewrite = try pass.rewrite(&graph, &context)
                         for decline in context.declines {
-                            declines[passIndex][path + decline.candidate] = decline
+                            declines[passIndex][path, default: [:]][decline.candidate] = decline
                         }
                         guard let rewrite else {
                             graph = before
@@ -126,7 +128,7 @@ public struct Optimizer: Sendable {
                         }
                         report.rewrites += 1
                         report.passes[passIndex].record(rewrite)
-                        declines[passIndex][path + rewrite.candidate] = nil
+                        declines[passIndex][path]?[rewrite.candidate] = nil
                         let detail = rewrite.detail.isEmpty ? "" : " (\(rewrite.detail))"
                         report.log.append("#\(report.rewrites) \(pass.name): \(rewrite.summary)\(detail)")
                         try check(&graph, pass: pass.name, outputNames: outputNames, inputNames: inputNames,
@@ -141,7 +143,8 @@ public struct Optimizer: Sendable {
                 if !changed || !budgetLeft { break }
             }
             for index in optimizer.passes.indices {
-                report.passes[index].declines = declines[index].values.sorted { $0.candidate < $1.candidate }
+                report.passes[index].declines = declines[index].sorted { $0.key < $1.key }
+                    .flatMap { $0.value.values.sorted { $0.candidate < $1.candidate } }
             }
         }
 

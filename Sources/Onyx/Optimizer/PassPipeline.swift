@@ -8,6 +8,9 @@
 public enum PassPipeline {
     /// Every standard pass, in order.
     public static let standard: [any GraphPass] = [
+        EliminateIdentityPass(),
+        DeadCodePass(),
+        ConstantFoldingPass(),
         FoldBatchNormPass(),
     ]
 
