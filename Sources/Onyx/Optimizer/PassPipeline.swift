@@ -12,6 +12,8 @@ public enum PassPipeline {
         DeadCodePass(),
         ConstantFoldingPass(),
         FoldBatchNormPass(),
+        FoldChannelArithmeticPass(),
+        BatchNormAffinePass(),
     ]
 
     /// The names of the standard passes, in order.
