@@ -117,4 +117,19 @@ final class ChannelArithmeticTests: XCTestCase {
         h.output("y")
         assertDoesNotFold(try h.model(), pass: "batchnorm-to-affine", reason: "rank of X")
     }
+
+    func testOpset6UsesLegacyBroadcasting() throws {
+        var g = GraphBuilder(opset: 6)
+        g.input("x", [2, 3, 4, 4])
+        g.node("BatchNormalization", ["x"] + FoldBatchNormTests.batchNormParameters(&g, channels: 3), ["y"], ["is_test": 1])
+        g.output("y")
+        let outcome = assertFolds(try g.model(), pass: "batchnorm-to-affine", after: ["BatchNormalization": 0, "Mul": 1])
+        XCTAssertEqual(outcome?.optimized.graph.nodes.first?.attribute("broadcast")?.value, .int(1))
+        var h = GraphBuilder(opset: 6)
+        h.input("x", [2, 3, 4, 4])
+        h.node("Conv", ["x", h.random("w", [4, 3, 1, 1], seed: 1)], ["c"])
+        h.node("Mul", ["c", h.random("k", [4], seed: 2)], ["y"], ["broadcast": 1, "axis": 1])
+        h.output("y")
+        assertDoesNotFold(try h.model(), pass: pass, reason: "legacy broadcasting")
+    }
 }

@@ -132,4 +132,15 @@ final class FoldBatchNormTests: XCTestCase {
         XCTAssertEqual(outcome?.optimized.graph.outputs.map(\.name), ["y"])
         XCTAssertNil(outcome?.optimized.graph.constants["bn.mean"])
     }
+
+    func testIRVersion3InitializersCountAsConstants() throws {
+        var g = Self.convBatchNorm(opset: 7)
+        for name in g.currentGraph.constants.keys { g.overridable(name) }
+        var model = try g.model()
+        model.irVersion = 3
+        let outcome = assertFolds(model, after: ["BatchNormalization": 0])
+        let graph = try XCTUnwrap(outcome?.optimized.graph)
+        XCTAssertEqual(Set(graph.inputs.map(\.name)), Set(graph.constants.keys).union(["x"]))
+        XCTAssertNil(graph.constants["bn.mean"])
+    }
 }

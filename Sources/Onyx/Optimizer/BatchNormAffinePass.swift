@@ -2,8 +2,9 @@
 /// `Add(Mul(X, s), t)` with per-channel constants
 /// `s = scale / sqrt(var + epsilon)` and `t = B − mean · s` (Float64, then
 /// written in X's element type), shaped `[C, 1, …]` to broadcast over axis
-/// 1. The Add keeps the BatchNormalization's output name. Standard ops, so
-/// a written file stays standard ONNX.
+/// 1 (opset < 7: shaped `[C]` with the legacy `broadcast = 1, axis = 1`).
+/// The Add keeps the BatchNormalization's output name. Standard ops, so a
+/// written file stays standard ONNX.
 ///
 /// In the pipeline it runs after `fold-batchnorm`, so it only meets the
 /// BatchNormalizations that could not fold (after Concat, a graph input, a
@@ -20,7 +21,7 @@ public struct BatchNormAffinePass: GraphPass {
     public init() {}
 
     public func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite? {
-        let index = GraphIndex(graph)
+        let index = GraphIndex(graph, context)
         var facts: ValueFacts?
         for (nodeIndex, node) in graph.nodes.enumerated() where node.isOp("BatchNormalization") {
             do {
@@ -37,7 +38,8 @@ public struct BatchNormAffinePass: GraphPass {
                 guard let type, type == .float || type == .double else {
                     throw GuardFailure("X \"\(x)\" is not known to be float or double")
                 }
-                let shape = [scale.count] + [Int](repeating: 1, count: rank - 2)
+                let legacyBroadcast = opset < 7
+                let shape = legacyBroadcast ? [scale.count] : [scale.count] + [Int](repeating: 1, count: rank - 2)
                 let output = node.outputs[0]
                 var taken = Set<String>()
                 func fresh(_ suffix: String) -> String {
@@ -51,9 +53,14 @@ public struct BatchNormAffinePass: GraphPass {
                 graph.constants[scaleName] = try Tensor.fromDoubles(scale, shape: shape, as: type)
                 graph.constants[shiftName] = try Tensor.fromDoubles(shift, shape: shape, as: type)
                 let prefix = node.name.isEmpty ? output : node.name
-                graph.nodes[nodeIndex] = Node(name: prefix + "_scale", opType: "Mul", inputs: [x, scaleName], outputs: [scaledName])
+                let attributes = legacyBroadcast
+                    ? [Attribute(name: "broadcast", value: .int(1)), Attribute(name: "axis", value: .int(1))] : []
+                graph.nodes[nodeIndex] = Node(
+                    name: prefix + "_scale", opType: "Mul", inputs: [x, scaleName], outputs: [scaledName],
+                    attributes: attributes)
                 graph.nodes.insert(
-                    Node(name: prefix + "_shift", opType: "Add", inputs: [scaledName, shiftName], outputs: [output]),
+                    Node(name: prefix + "_shift", opType: "Add", inputs: [scaledName, shiftName], outputs: [output],
+                         attributes: attributes),
                     at: nodeIndex + 1)
                 return Rewrite(
                     "BatchNormalization rewritten as Mul and Add", candidate: output, detail: "\"\(node.name)\"")

@@ -35,7 +35,7 @@ public struct ConstantFoldingPass: GraphPass {
     ]
 
     public func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite? {
-        let index = GraphIndex(graph)
+        let index = GraphIndex(graph, context)
         for (nodeIndex, node) in graph.nodes.enumerated() where node.normalizedDomain == "" {
             let present = node.inputs.filter { !$0.isEmpty }
             guard present.allSatisfy({ index.constant($0) != nil }), node.subgraphs.isEmpty,

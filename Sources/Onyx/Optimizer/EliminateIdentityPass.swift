@@ -19,7 +19,7 @@ public struct EliminateIdentityPass: GraphPass {
     public init() {}
 
     public func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite? {
-        let index = GraphIndex(graph)
+        let index = GraphIndex(graph, context)
         for (nodeIndex, node) in graph.nodes.enumerated() where node.isOp("Identity") || node.isOp("Dropout") {
             do {
                 try checkInferenceOnly(node, index: index)

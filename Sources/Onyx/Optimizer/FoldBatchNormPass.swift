@@ -23,7 +23,7 @@ public struct FoldBatchNormPass: GraphPass {
     public init() {}
 
     public func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite? {
-        let index = GraphIndex(graph)
+        let index = GraphIndex(graph, context)
         var facts: ValueFacts?
         let lazyFacts = { () -> ValueFacts in
             if let facts { return facts }

@@ -6,6 +6,7 @@
 /// `y / c` scales by `1/c` (see ``ChannelProducer`` for the layouts).
 ///
 /// Guards (each refusal is a decline with its reason):
+/// - opset ≥ 7 (older opsets broadcast with `broadcast`/`axis` attributes);
 /// - the other operand is a constant float/double/float16 initializer (not
 ///   overridable) whose shape, aligned to the producer's output rank from
 ///   the right, is 1 everywhere except axis 1, where it is 1 or the number
@@ -22,7 +23,7 @@ public struct FoldChannelArithmeticPass: GraphPass {
     public init() {}
 
     public func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite? {
-        let index = GraphIndex(graph)
+        let index = GraphIndex(graph, context)
         var facts: ValueFacts?
         let lazyFacts = { () -> ValueFacts in
             if let facts { return facts }
@@ -39,6 +40,7 @@ public struct FoldChannelArithmeticPass: GraphPass {
                   ChannelProducer.Kind(rawValue: producerNode.opType) != nil, producerNode.normalizedDomain == ""
             else { continue }
             do {
+                try require(context.opset() >= 7, "opset \(context.opset()) uses legacy broadcasting")
                 try require(constantSlot == 1 || node.opType == "Mul" || node.opType == "Add",
                             "the constant is the first operand of \(node.opType)")
                 if let problem = index.soleReaderProblem(node.inputs[1 - constantSlot], consumer: nodeIndex) {

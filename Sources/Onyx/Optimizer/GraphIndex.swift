@@ -3,6 +3,11 @@
 ///
 /// A value counts as read when a node lists it as an input, when a subgraph
 /// of a node reads it from the enclosing scope, or when it is a graph output.
+///
+/// An initializer is a constant unless a graph input of the same name lets
+/// a caller override it. Models of IR version < 4 had to list every
+/// initializer as an input, so there (as in onnxruntime) initializers are
+/// constants regardless.
 struct GraphIndex {
     let graph: Graph
     /// The node index that produces each value.
@@ -13,11 +18,14 @@ struct GraphIndex {
     private(set) var subgraphReaders: [String: [Int]] = [:]
     let outputNames: Set<String>
     let inputNames: Set<String>
+    /// Graph inputs that make an initializer of the same name overridable.
+    let overridable: Set<String>
 
-    init(_ graph: Graph) {
+    init(_ graph: Graph, _ context: PassContext) {
         self.graph = graph
         outputNames = Set(graph.outputs.map(\.name))
         inputNames = Set(graph.inputs.map(\.name))
+        overridable = context.initializersAreConstant ? [] : inputNames
         for (index, node) in graph.nodes.enumerated() {
             for output in node.outputs where !output.isEmpty { producer[output] = index }
             for input in node.inputs where !input.isEmpty { readers[input, default: []].append(index) }
@@ -52,7 +60,7 @@ struct GraphIndex {
     /// The value of initializer `name`, unless a graph input of the same
     /// name lets a caller override it.
     func constant(_ name: String) -> Tensor? {
-        guard !name.isEmpty, !inputNames.contains(name) else { return nil }
+        guard !name.isEmpty, !overridable.contains(name) else { return nil }
         return graph.constants[name]
     }
 

@@ -65,19 +65,31 @@ public struct PassContext: Sendable {
     public let outerScope: Set<String>
     /// True when the graph is a subgraph (an If/Loop/Scan body).
     public let isSubgraph: Bool
+    /// True for models of IR version < 4, which list every initializer as a
+    /// graph input: initializers are constants even so (as in onnxruntime),
+    /// and an unused one may go with its input entry.
+    public let initializersAreConstant: Bool
     /// Candidates declined by the current call, in order.
     public private(set) var declines: [Decline] = []
     /// Reasons this pass gave in earlier calls on this graph, by candidate.
     let earlier: [String: String]
 
-    public init(opsets: [String: Int], outerScope: Set<String> = [], isSubgraph: Bool = false) {
-        self.init(opsets: opsets, outerScope: outerScope, isSubgraph: isSubgraph, earlier: [:])
+    public init(
+        opsets: [String: Int], outerScope: Set<String> = [], isSubgraph: Bool = false, initializersAreConstant: Bool = false
+    ) {
+        self.init(
+            opsets: opsets, outerScope: outerScope, isSubgraph: isSubgraph,
+            initializersAreConstant: initializersAreConstant, earlier: [:])
     }
 
-    init(opsets: [String: Int], outerScope: Set<String>, isSubgraph: Bool, earlier: [String: String]) {
+    init(
+        opsets: [String: Int], outerScope: Set<String>, isSubgraph: Bool, initializersAreConstant: Bool,
+        earlier: [String: String]
+    ) {
         self.opsets = opsets
         self.outerScope = outerScope
         self.isSubgraph = isSubgraph
+        self.initializersAreConstant = initializersAreConstant
         self.earlier = earlier
     }
 

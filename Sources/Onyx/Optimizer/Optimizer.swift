@@ -43,15 +43,26 @@ public struct Optimizer: Sendable {
         var opsets: [String: Int] = [:]
         for opset in model.opsetImports { opsets[opset.domain == "ai.onnx" ? "" : opset.domain] = opset.version }
         var run = Run(
-            optimizer: self, opsets: opsets,
+            optimizer: self, opsets: opsets, legacyInitializers: model.irVersion < 4,
             report: OptimizationReport(passes: passes.map {
                 .init(pass: $0.name, enabled: !disabledPasses.contains($0.name))
             }))
         run.report.nodesBefore = Self.nodeCount(model.graph)
         var result = model
         try run.optimize(&result.graph, outerScope: [], depth: 0, path: "")
+        if model.irVersion < 4 { Self.listInitializersAsInputs(&result.graph) }
         run.report.nodesAfter = Self.nodeCount(result.graph)
         return (result, run.report)
+    }
+
+    /// IR < 4 requires every initializer to be a graph input too; adds the
+    /// entries for initializers the passes created.
+    static func listInitializersAsInputs(_ graph: inout Graph) {
+        let listed = Set(graph.inputs.map(\.name))
+        for (name, tensor) in graph.constants where !listed.contains(name) {
+            graph.inputs.append(ValueInfo(
+                name: name, type: .tensor(elementType: tensor.elementType, shape: tensor.shape.map { .known($0) })))
+        }
     }
 
     static func nodeCount(_ graph: Graph) -> Int {
@@ -64,14 +75,16 @@ public struct Optimizer: Sendable {
     private struct Run {
         let optimizer: Optimizer
         let opsets: [String: Int]
+        let legacyInitializers: Bool
         var report: OptimizationReport
         /// Standing declines per pass index, by graph path, then candidate.
         var declines: [[String: [String: Decline]]] = []
         static let maxDepth = 64
 
-        init(optimizer: Optimizer, opsets: [String: Int], report: OptimizationReport) {
+        init(optimizer: Optimizer, opsets: [String: Int], legacyInitializers: Bool, report: OptimizationReport) {
             self.optimizer = optimizer
             self.opsets = opsets
+            self.legacyInitializers = legacyInitializers
             self.report = report
             declines = Array(repeating: [:], count: optimizer.passes.count)
         }
@@ -109,14 +122,15 @@ public struct Optimizer: Sendable {
 
         private mutating func runPasses(on graph: inout Graph, outerScope: Set<String>, depth: Int, path: String) throws {
             let outputNames = graph.outputs.map(\.name)
-            let inputNames = graph.inputs.map(\.name)
+            let inputNames = callerInputs(graph)
             for _ in 0..<optimizer.maxRounds {
                 var changed = false
                 for (passIndex, pass) in optimizer.passes.enumerated() where !optimizer.disabledPasses.contains(pass.name) {
                     while budgetLeft {
                         let earlier = (declines[passIndex][path] ?? [:]).mapValues(\.reason)
                         var context = PassContext(
-                            opsets: opsets, outerScope: outerScope, isSubgraph: depth > 0, earlier: earlier)
+                            opsets: opsets, outerScope: outerScope, isSubgraph: depth > 0,
+                            initializersAreConstant: legacyInitializers, earlier: earlier)
                         let before = graph
                         let rewrite = try pass.rewrite(&graph, &context)
                         for decline in context.declines {
@@ -156,7 +170,7 @@ public struct Optimizer: Sendable {
             guard graph.outputs.map(\.name) == outputNames else {
                 throw OnyxError.invalidModel("\(site) changed the graph's output names (a bug in the pass; disable it with --disable-pass \(pass))")
             }
-            guard graph.inputs.map(\.name) == inputNames else {
+            guard callerInputs(graph) == inputNames else {
                 throw OnyxError.invalidModel("\(site) changed the graph's input names (a bug in the pass; disable it with --disable-pass \(pass))")
             }
             do {
@@ -166,6 +180,12 @@ public struct Optimizer: Sendable {
                 wrapped.message = "\(site) left an inconsistent graph (a bug in the pass; disable it with --disable-pass \(pass)): \(error.message)"
                 throw wrapped
             }
+        }
+
+        /// The names of the inputs a caller may feed: all graph inputs, less
+        /// the initializer-backed ones in IR < 4 models (see ``PassContext``).
+        private func callerInputs(_ graph: Graph) -> [String] {
+            graph.inputs.map(\.name).filter { !legacyInitializers || graph.constants[$0] == nil }
         }
 
         /// Drops value annotations of values that no longer exist.
