@@ -111,7 +111,7 @@ final class ChannelArithmeticTests: XCTestCase {
         assertDoesNotFold(try g.model(), pass: "batchnorm-to-affine", reason: "not known to be float or double")
         var h = GraphBuilder(opset: 15)
         h.input("x", [2, 3, 2])
-        h.initializer("shape", [2, 3, 2], as: .int64)
+        h.node("Shape", ["x"], ["shape"])
         h.node("Reshape", ["x", "shape"], ["r"])
         h.node("BatchNormalization", ["r"] + FoldBatchNormTests.batchNormParameters(&h, channels: 3), ["y"])
         h.output("y")

@@ -113,6 +113,18 @@ final class FoldBatchNormTests: XCTestCase {
         XCTAssertEqual(outcome?.report.pass(pass)?.actions.first?.summary, "BatchNormalization folded into MatMul")
     }
 
+    /// A recurrent-BN step: the rank of x[:, t] is inferred through Gather.
+    func testMatMulAfterGatherFolds() throws {
+        var g = GraphBuilder(opset: 17)
+        g.input("x", [4, 6, 5])
+        g.initializer("t", [2], shape: [], as: .int64)
+        g.node("Gather", ["x", "t"], ["step"], ["axis": 1])
+        g.node("MatMul", ["step", g.random("W", [5, 8], seed: 7)], ["m"])
+        g.node("BatchNormalization", ["m"] + Self.batchNormParameters(&g, channels: 8), ["y"])
+        g.output("y")
+        assertFolds(try g.model(), pass: pass, after: ["BatchNormalization": 0, "Gemm": 1])
+    }
+
     func testSharedWeightIsCopiedNotChanged() throws {
         var g = GraphBuilder(opset: 15)
         g.input("x", [1, 4, 5, 5])

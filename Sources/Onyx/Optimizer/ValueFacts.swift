@@ -3,7 +3,8 @@
 /// Facts come from declared types (inputs, outputs, value_info), from
 /// initializers, from the enclosing scope's facts, and from a forward walk
 /// over operators whose output rank and type follow simply from their inputs
-/// (Conv, Gemm, MatMul, Flatten, elementwise ops, pools, Concat, Cast...).
+/// (Conv, Gemm, MatMul, Flatten, elementwise ops, pools, Concat, Cast,
+/// Gather, Slice, Split, Reshape and Unsqueeze/Squeeze by constants…).
 /// Anything else stays unknown: passes that need a rank decline then.
 struct ValueFacts {
     struct Fact: Equatable {
@@ -23,7 +24,12 @@ struct ValueFacts {
         }
         for node in graph.nodes where node.normalizedDomain == "" {
             guard let output = node.outputs.first, !output.isEmpty else { continue }
-            merge(output, infer(node))
+            let fact = infer(node, constants: graph.constants)
+            if node.opType == "Split" {
+                for name in node.outputs where !name.isEmpty { merge(name, fact) }
+            } else {
+                merge(output, fact)
+            }
         }
     }
 
@@ -45,14 +51,44 @@ struct ValueFacts {
         "Sin", "Cos", "Erf", "Concat", "Pad", "Transpose", "Resize", "Upsample", "LayerNormalization",
         "GroupNormalization", "Sign", "ThresholdedRelu", "Shrink", "DepthToSpace", "SpaceToDepth",
     ]
-    private static let broadcasting: Set<String> = ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean"]
+    private static let broadcasting: Set<String> = [
+        "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where",
+    ]
+    private static let sameRank: Set<String> = ["Slice", "Split", "Tile", "Expand", "ReverseSequence"]
 
-    private func infer(_ node: Node) -> Fact {
+    private func infer(_ node: Node, constants: OrderedDictionary<String, Tensor>) -> Fact {
         let inputs = node.inputs.map { $0.isEmpty ? nil : facts[$0] }
         let first = inputs.first ?? nil
+        func constantCount(_ slot: Int) -> Int? {
+            guard slot < node.inputs.count, let tensor = constants[node.inputs[slot]] else { return nil }
+            return tensor.count
+        }
+        func axesCount() -> Int? {
+            if case .ints(let axes)? = node.attribute("axes")?.value { return axes.count }
+            return constantCount(1)
+        }
         switch node.opType {
         case _ where Self.sameAsFirstInput.contains(node.opType):
             return first ?? Fact()
+        case _ where Self.sameRank.contains(node.opType) && node.opType != "Expand":
+            return Fact(rank: first?.rank, elementType: first?.elementType)
+        case "Gather":
+            let indices = inputs.count > 1 ? inputs[1] : nil
+            guard let data = first?.rank, let index = indices?.rank, data >= 1 else {
+                return Fact(rank: nil, elementType: first?.elementType)
+            }
+            return Fact(rank: data - 1 + index, elementType: first?.elementType)
+        case "Reshape":
+            guard let shape = constants[node.inputs.count > 1 ? node.inputs[1] : ""], shape.shape.count == 1 else {
+                return Fact(rank: nil, elementType: first?.elementType)
+            }
+            return Fact(rank: shape.count, elementType: first?.elementType)
+        case "Unsqueeze", "Squeeze":
+            guard let rank = first?.rank, let axes = axesCount() else { return Fact(rank: nil, elementType: first?.elementType) }
+            let result = node.opType == "Unsqueeze" ? rank + axes : rank - axes
+            return Fact(rank: result >= 0 ? result : nil, elementType: first?.elementType)
+        case "Shape":
+            return Fact(rank: 1, elementType: .int64)
         case "Conv", "ConvTranspose":
             let weight = inputs.count > 1 ? inputs[1] : nil
             return Fact(rank: first?.rank ?? weight?.rank, elementType: first?.elementType ?? weight?.elementType)
@@ -70,11 +106,14 @@ struct ValueFacts {
             return Fact(rank: first?.rank, elementType: type)
         case _ where Self.broadcasting.contains(node.opType):
             let ranks = inputs.map { $0?.rank }
+            let data = node.opType == "Where" ? Array(inputs.dropFirst()) : inputs
             let known = ranks.compactMap { $0 }
-            let type = inputs.compactMap { $0?.elementType }.first
+            let type = data.compactMap { $0?.elementType }.first
             return Fact(rank: known.count == ranks.count ? known.max() : nil, elementType: type)
         default:
             return Fact()
         }
     }
 }
+
+import OrderedCollections
