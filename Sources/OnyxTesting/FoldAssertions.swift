@@ -5,7 +5,7 @@ import XCTest
 /// it computes.
 ///
 /// Runs the pass named `pass` alone (or the whole standard pipeline when
-/// nil) and checks that:
+/// nil, with the off-by-default passes named in `enable` on) and checks that:
 /// - the op counts before optimizing match `before`, and after match
 ///   `after` (only the op types listed are checked; 0 means none left);
 /// - at least one rewrite happened;
@@ -23,13 +23,13 @@ import XCTest
 /// or nil after a failure.
 @discardableResult
 public func assertFolds(
-    _ model: @autoclosure () throws -> Model, pass: String? = nil, before: [String: Int] = [:],
+    _ model: @autoclosure () throws -> Model, pass: String? = nil, enable: Set<String> = [], before: [String: Int] = [:],
     after: [String: Int], tolerance: Double = 1e-5, seed: UInt64 = 0,
     file: StaticString = #filePath, line: UInt = #line
 ) -> OptimizerAssertions.Outcome? {
     let outcome: OptimizerAssertions.Outcome
     do {
-        outcome = try OptimizerAssertions.check(model(), pass: pass, seed: seed)
+        outcome = try OptimizerAssertions.check(model(), pass: pass, enable: enable, seed: seed)
     } catch {
         XCTFail("optimizing failed: \(error)", file: file, line: line)
         return nil

@@ -2,7 +2,7 @@ import Onyx
 
 /// Building blocks of optimizer tests that assert nothing themselves:
 /// running passes, counting ops, random feeds and output comparison.
-/// ``assertFolds(_:pass:before:after:tolerance:seed:file:line:)`` and
+/// ``assertFolds(_:pass:enable:before:after:tolerance:seed:file:line:)`` and
 /// ``assertDoesNotFold(_:pass:reason:seed:file:line:)`` combine them.
 public enum OptimizerAssertions {
     /// The result of optimizing a model and comparing it with the original.
@@ -19,9 +19,11 @@ public enum OptimizerAssertions {
     }
 
     /// Runs the pass called `pass` alone, or the whole standard pipeline
-    /// when `pass` is nil.
-    public static func optimize(_ model: Model, pass: String? = nil) throws -> (model: Model, report: OptimizationReport) {
-        let optimizer = try pass.map { try Optimizer.only($0) } ?? Optimizer()
+    /// when `pass` is nil, with the off-by-default passes in `enable` on.
+    public static func optimize(
+        _ model: Model, pass: String? = nil, enable: Set<String> = []
+    ) throws -> (model: Model, report: OptimizationReport) {
+        let optimizer = try pass.map { try Optimizer.only($0) } ?? Optimizer(enabledPasses: enable)
         return try optimizer.optimize(model)
     }
 
@@ -105,8 +107,8 @@ public enum OptimizerAssertions {
     /// and input names survive (inputs an initializer backs excepted, for
     /// IR < 4 models), runs both models on the same seeded random
     /// feeds and compares their outputs.
-    public static func check(_ model: Model, pass: String? = nil, seed: UInt64 = 0) throws -> Outcome {
-        let (optimized, report) = try optimize(model, pass: pass)
+    public static func check(_ model: Model, pass: String? = nil, enable: Set<String> = [], seed: UInt64 = 0) throws -> Outcome {
+        let (optimized, report) = try optimize(model, pass: pass, enable: enable)
         guard optimized.graph.outputs.map(\.name) == model.graph.outputs.map(\.name) else {
             throw OnyxError.invalidModel(
                 "output names changed: \(model.graph.outputs.map(\.name)) → \(optimized.graph.outputs.map(\.name))")

@@ -14,7 +14,7 @@ struct OptimizeCommand: ParsableCommand {
             adds a line per pass (rewrites by kind and the candidates a guard declined, \
             with the reason), --json prints the same as one JSON object. \
             --stop-after N stops after N rewrites, to bisect a bad rewrite. \
-            Passes, in order: \(PassPipeline.names.joined(separator: ", ")).
+            Passes, in order: \(PassPipeline.standard.map { $0.name + ($0.enabledByDefault ? "" : " (off by default)") }.joined(separator: ", ")).
             """
     )
 
@@ -23,12 +23,14 @@ struct OptimizeCommand: ParsableCommand {
     @Flag(help: "Print what each pass did and why it declined candidates.") var report = false
     @Flag(help: "Print the report as one JSON object.") var json = false
     @Option(name: .customLong("disable-pass"), help: "Skip the pass NAME (repeatable).") var disabledPasses: [String] = []
+    @Option(name: .customLong("enable-pass"), help: "Run the pass NAME that is off by default (repeatable).")
+    var enabledPasses: [String] = []
     @Option(help: "Stop after N rewrites.") var stopAfter: Int?
 
     func validate() throws {
         if let stopAfter, stopAfter < 0 { throw ValidationError("--stop-after must be at least 0") }
         let known = Set(PassPipeline.names)
-        for name in disabledPasses where !known.contains(name) {
+        for name in disabledPasses + enabledPasses where !known.contains(name) {
             throw ValidationError("unknown pass \"\(name)\" (passes: \(PassPipeline.names.joined(separator: ", ")))")
         }
     }
@@ -37,7 +39,8 @@ struct OptimizeCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         let original = try Model(contentsOf: URL(fileURLWithPath: model))
         let loaded = DispatchTime.now().uptimeNanoseconds
-        let optimizer = Optimizer(disabledPasses: Set(disabledPasses), stopAfter: stopAfter)
+        let optimizer = Optimizer(
+            disabledPasses: Set(disabledPasses), enabledPasses: Set(enabledPasses), stopAfter: stopAfter)
         let (optimized, summary) = try optimizer.optimize(original)
         let done = DispatchTime.now().uptimeNanoseconds
         do {

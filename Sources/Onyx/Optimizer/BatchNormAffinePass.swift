@@ -8,7 +8,10 @@
 ///
 /// In the pipeline it runs after `fold-batchnorm`, so it only meets the
 /// BatchNormalizations that could not fold (after Concat, a graph input, a
-/// Relu…); alone it rewrites every one it can.
+/// Relu…); alone it rewrites every one it can. It is off by default
+/// (`enabledPasses`, `--enable-pass batchnorm-to-affine`): Onyx runs the
+/// two elementwise nodes slower than one BatchNormalization kernel, so the
+/// rewrite pays only for later folds or fused kernels.
 ///
 /// Guards: the inference-mode guards of `fold-batchnorm` (no optional
 /// outputs, `training_mode` 0, `spatial` 1, constant `[C]` parameters with
@@ -17,6 +20,7 @@
 /// kernel rounds once).
 public struct BatchNormAffinePass: GraphPass {
     public let name = "batchnorm-to-affine"
+    public let enabledByDefault = false
 
     public init() {}
 
@@ -41,9 +45,9 @@ public struct BatchNormAffinePass: GraphPass {
                 let legacyBroadcast = opset < 7
                 let shape = legacyBroadcast ? [scale.count] : [scale.count] + [Int](repeating: 1, count: rank - 2)
                 let output = node.outputs[0]
-                var taken = Set<String>()
+                var taken = graph.allNames().union(context.outerScope)
                 func fresh(_ suffix: String) -> String {
-                    let name = graph.uniqueName(output + suffix, avoiding: taken.union(context.outerScope))
+                    let name = Graph.uniqueName(output + suffix, notIn: taken)
                     taken.insert(name)
                     return name
                 }

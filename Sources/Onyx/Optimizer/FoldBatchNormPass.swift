@@ -34,7 +34,7 @@ public struct FoldBatchNormPass: GraphPass {
         for (nodeIndex, node) in graph.nodes.enumerated() where node.isOp("BatchNormalization") {
             do {
                 let opset = context.opset()
-                let (scale, shift) = try BatchNormFolding.affine(of: node, index: index, opset: opset)
+                try BatchNormFolding.checkInferenceMode(node, opset: opset)
                 guard let (producerIndex, producerNode) = index.producingNode(node.inputs[0]) else {
                     throw GuardFailure("X \"\(node.inputs[0])\" is a graph input or initializer, not a node output")
                 }
@@ -42,6 +42,7 @@ public struct FoldBatchNormPass: GraphPass {
                     throw GuardFailure("producer output \(problem)")
                 }
                 let producer = try ChannelProducer(producerIndex, in: index, facts: lazyFacts)
+                let (scale, shift) = try BatchNormFolding.affine(of: node, index: index, opset: opset)
                 try require(producer.channels == scale.count,
                             "producer \(producerNode.opType) has \(producer.channels) output channels, BatchNormalization \(scale.count)")
                 try producer.absorb(
@@ -60,11 +61,9 @@ public struct FoldBatchNormPass: GraphPass {
 
 /// The per-channel affine map an inference-mode BatchNormalization computes.
 enum BatchNormFolding {
-    /// `(s, t)` with `y = x · s + t` per channel, where
-    /// `s = scale / sqrt(var + epsilon)` and `t = B − mean · s`, or a
-    /// ``GuardFailure`` when the node is not an inference-mode
-    /// BatchNormalization with constant per-channel parameters.
-    static func affine(of node: Node, index: GraphIndex, opset: Int) throws -> (scale: [Double], shift: [Double]) {
+    /// The structural guards: five inputs, a Y output and no optional
+    /// output, `training_mode` 0, `spatial` 1.
+    static func checkInferenceMode(_ node: Node, opset: Int) throws {
         try require(node.inputs.count == 5 && node.inputs.allSatisfy { !$0.isEmpty }, "BatchNormalization does not have 5 inputs")
         try require(!node.outputs.isEmpty && !node.outputs[0].isEmpty, "BatchNormalization has no Y output")
         if node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
@@ -76,6 +75,14 @@ enum BatchNormFolding {
         if opset < 9 {
             try require(node.intAttribute("spatial", default: 1) != 0, "spatial = 0 (per-activation statistics)")
         }
+    }
+
+    /// `(s, t)` with `y = x · s + t` per channel, where
+    /// `s = scale / sqrt(var + epsilon)` and `t = B − mean · s`, or a
+    /// ``GuardFailure`` when the node is not an inference-mode
+    /// BatchNormalization with constant per-channel parameters.
+    static func affine(of node: Node, index: GraphIndex, opset: Int) throws -> (scale: [Double], shift: [Double]) {
+        try checkInferenceMode(node, opset: opset)
         let labels = ["scale", "B", "mean", "var"]
         var parameters: [[Double]] = []
         for (label, name) in zip(labels, node.inputs[1...]) {

@@ -89,10 +89,14 @@ extension Graph {
         return names
     }
 
-    /// A name starting with `base` that no value of this graph, its
-    /// subgraphs or `taken` uses.
-    func uniqueName(_ base: String, avoiding taken: Set<String> = []) -> String {
-        let used = allNames().union(taken)
+    /// A name starting with `base` that no value of this graph or its
+    /// subgraphs uses.
+    func uniqueName(_ base: String) -> String {
+        Self.uniqueName(base, notIn: allNames())
+    }
+
+    /// `base`, or `base_N` with the smallest N, whichever `used` lacks.
+    static func uniqueName(_ base: String, notIn used: Set<String>) -> String {
         if !used.contains(base) { return base }
         var counter = 1
         while used.contains("\(base)_\(counter)") { counter += 1 }

@@ -15,9 +15,16 @@
 public protocol GraphPass: Sendable {
     /// The pass's name in reports and for `disabledPasses` (kebab-case).
     var name: String { get }
+    /// False for passes that run only when asked for by name
+    /// (`enabledPasses`, `--enable-pass`).
+    var enabledByDefault: Bool { get }
     /// Applies one rewrite to `graph` and describes it, or returns nil when
     /// no candidate is left.
     func rewrite(_ graph: inout Graph, _ context: inout PassContext) throws -> Rewrite?
+}
+
+extension GraphPass {
+    public var enabledByDefault: Bool { true }
 }
 
 /// What one rewrite did, for the report.

@@ -14,14 +14,20 @@ public struct Optimizer: Sendable {
     public var passes: [any GraphPass]
     /// Names of passes to skip.
     public var disabledPasses: Set<String>
+    /// Names of passes that are off by default (``GraphPass/enabledByDefault``) to run.
+    public var enabledPasses: Set<String>
     /// Stop after this many rewrites in all (nil: run to a fixed point).
     public var stopAfter: Int?
     /// Most rounds over one graph before giving up on a fixed point.
     public var maxRounds = 32
 
-    public init(passes: [any GraphPass] = PassPipeline.standard, disabledPasses: Set<String> = [], stopAfter: Int? = nil) {
+    public init(
+        passes: [any GraphPass] = PassPipeline.standard, disabledPasses: Set<String> = [],
+        enabledPasses: Set<String> = [], stopAfter: Int? = nil
+    ) {
         self.passes = passes
         self.disabledPasses = disabledPasses
+        self.enabledPasses = enabledPasses
         self.stopAfter = stopAfter
     }
 
@@ -30,13 +36,18 @@ public struct Optimizer: Sendable {
         guard let pass = PassPipeline.standard.first(where: { $0.name == name }) else {
             throw OnyxError.invalidModel("unknown optimizer pass \"\(name)\" (passes: \(PassPipeline.names.joined(separator: ", ")))")
         }
-        return Optimizer(passes: [pass])
+        return Optimizer(passes: [pass], enabledPasses: [name])
+    }
+
+    /// True when `pass` runs: enabled by default or asked for, and not disabled.
+    public func runs(_ pass: any GraphPass) -> Bool {
+        (pass.enabledByDefault || enabledPasses.contains(pass.name)) && !disabledPasses.contains(pass.name)
     }
 
     /// The optimized model and what was done to it.
     public func optimize(_ model: Model) throws -> (model: Model, report: OptimizationReport) {
         let known = Set(passes.map(\.name))
-        for name in disabledPasses.sorted() where !known.contains(name) {
+        for name in disabledPasses.union(enabledPasses).sorted() where !known.contains(name) {
             throw OnyxError.invalidModel(
                 "unknown optimizer pass \"\(name)\" (passes: \(passes.map(\.name).joined(separator: ", ")))")
         }
@@ -45,7 +56,7 @@ public struct Optimizer: Sendable {
         var run = Run(
             optimizer: self, opsets: opsets, legacyInitializers: model.irVersion < 4,
             report: OptimizationReport(passes: passes.map {
-                .init(pass: $0.name, enabled: !disabledPasses.contains($0.name))
+                .init(pass: $0.name, enabled: runs($0))
             }))
         run.report.nodesBefore = Self.nodeCount(model.graph)
         var result = model
@@ -125,7 +136,7 @@ public struct Optimizer: Sendable {
             let inputNames = callerInputs(graph)
             for _ in 0..<optimizer.maxRounds {
                 var changed = false
-                for (passIndex, pass) in optimizer.passes.enumerated() where !optimizer.disabledPasses.contains(pass.name) {
+                for (passIndex, pass) in optimizer.passes.enumerated() where optimizer.runs(pass) {
                     while budgetLeft {
                         let earlier = (declines[passIndex][path] ?? [:]).mapValues(\.reason)
                         var context = PassContext(

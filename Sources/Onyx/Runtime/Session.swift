@@ -8,6 +8,8 @@ public struct SessionOptions: Sendable {
     public var optimize: Bool = true
     /// Optimizer passes to skip, by name.
     public var disabledPasses: Set<String> = []
+    /// Optimizer passes that are off by default to run, by name.
+    public var enabledPasses: Set<String> = []
     /// Most bytes a run may allocate for one tensor; nil means half of physical memory.
     public var memoryLimitBytes: Int?
     /// Most iterations a Loop may run.
@@ -49,7 +51,7 @@ public final class Session: Sendable {
     public init(model original: Model, options: SessionOptions = .init()) throws {
         var model = original
         if options.optimize {
-            let optimizer = Optimizer(disabledPasses: options.disabledPasses)
+            let optimizer = Optimizer(disabledPasses: options.disabledPasses, enabledPasses: options.enabledPasses)
             (model, optimizationReport) = try optimizer.optimize(original)
         } else {
             optimizationReport = nil
