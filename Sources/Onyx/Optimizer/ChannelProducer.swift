@@ -93,29 +93,7 @@ struct ChannelProducer {
             throw OnyxError.invalidModel("per-channel affine has \(scale.count) values for \(channels) channels")
         }
         var node = graph.nodes[index]
-        let values = try weight.doubleValues()
-        var scaled = values
-        let shape = weight.shape
-        switch kind {
-        case .conv:
-            let block = values.count / channels
-            for i in scaled.indices { scaled[i] *= scale[i / block] }
-        case .convTranspose:
-            let perGroupOut = shape[1]
-            let inner = values.count / (shape[0] * perGroupOut)
-            let inputsPerGroup = shape[0] / (channels / perGroupOut)
-            for i in scaled.indices {
-                let row = i / inner
-                let channel = (row / perGroupOut) / inputsPerGroup * perGroupOut + row % perGroupOut
-                scaled[i] *= scale[channel]
-            }
-        case .gemm where node.intAttribute("transB", default: 0) != 0:
-            let columns = shape[1]
-            for i in scaled.indices { scaled[i] *= scale[i / columns] }
-        case .gemm, .matMul:
-            for i in scaled.indices { scaled[i] *= scale[i % channels] }
-        }
-        let newWeight = try Tensor.fromDoubles(scaled, shape: shape, as: weight.elementType)
+        let newWeight = try scaledWeight(scale, transB: node.intAttribute("transB", default: 0) != 0)
         node.inputs[1] = store(newWeight, replacing: node.inputs[1], in: &graph, graphIndex: graphIndex)
 
         var bias = [Double](repeating: 0, count: channels)
@@ -145,6 +123,42 @@ struct ChannelProducer {
         }
         node.outputs[0] = output
         graph.nodes[index] = node
+    }
+
+    /// W scaled by `scale` along the output-channel axis, in W's element
+    /// type (each element multiplied in Float64 and rounded once).
+    private func scaledWeight(_ scale: [Double], transB: Bool) throws -> Tensor {
+        let shape = weight.shape
+        let count = weight.count
+        let channelOf: (Int) -> Int
+        switch kind {
+        case .conv:
+            let block = max(count / channels, 1)
+            channelOf = { $0 / block }
+        case .convTranspose:
+            let perGroupOut = shape[1]
+            let inner = max(count / (shape[0] * perGroupOut), 1)
+            let inputsPerGroup = shape[0] / (channels / perGroupOut)
+            channelOf = { index in
+                let row = index / inner
+                return (row / perGroupOut) / inputsPerGroup * perGroupOut + row % perGroupOut
+            }
+        case .gemm where transB:
+            let columns = max(shape[1], 1)
+            channelOf = { $0 / columns }
+        case .gemm, .matMul:
+            channelOf = { $0 % channels }
+        }
+        if weight.elementType == .float, let scaled = try? weight.withUnsafeBufferPointer(as: Float.self, { source in
+            try Tensor.make(Float.self, shape) { out in
+                for i in 0..<source.count { out[i] = Float(Double(source[i]) * scale[channelOf(i)]) }
+            }
+        }) {
+            return scaled
+        }
+        var values = try weight.doubleValues()
+        for i in values.indices { values[i] *= scale[channelOf(i)] }
+        return try Tensor.fromDoubles(values, shape: shape, as: weight.elementType)
     }
 
     /// Puts `tensor` in the graph's constants: in place of `old` when only
