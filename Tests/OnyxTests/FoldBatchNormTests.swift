@@ -155,4 +155,18 @@ final class FoldBatchNormTests: XCTestCase {
         XCTAssertEqual(Set(graph.inputs.map(\.name)), Set(graph.constants.keys).union(["x"]))
         XCTAssertNil(graph.constants["bn.mean"])
     }
+
+    /// The example in README.md, kept compiling and passing.
+    func testReadmeExample() throws {
+        var g = GraphBuilder(opset: 15)
+        g.input("x", [1, 3, 8, 8])
+        g.node("Conv", ["x", g.random("w", [4, 3, 3, 3], seed: 1)], ["c"], ["pads": [1, 1, 1, 1]])
+        let stats = [g.random("s", [4], seed: 2), g.random("b", [4], seed: 3),
+                     g.random("m", [4], seed: 4), g.random("v", [4], seed: 5, in: 0.5...2)]
+        g.node("BatchNormalization", ["c"] + stats, ["y"])
+        g.output("y")
+        assertFolds(try g.model(), pass: "fold-batchnorm", after: ["BatchNormalization": 0, "Conv": 1])
+        g.output("c")
+        assertDoesNotFold(try g.model(), pass: "fold-batchnorm", reason: "is a graph output")
+    }
 }

@@ -88,13 +88,19 @@ struct ChannelProducer {
 
     /// Rewrites the producer to compute `y·s + t` under the name `output`.
     /// `scale` and `shift` hold one value per output channel.
-    func absorb(scale: [Double], shift: [Double], output: String, into graph: inout Graph, graphIndex: GraphIndex, opset: Int) throws {
+    /// New initializers get names unused here and in the enclosing scopes.
+    func absorb(
+        scale: [Double], shift: [Double], output: String, into graph: inout Graph, graphIndex: GraphIndex,
+        context: PassContext
+    ) throws {
+        let opset = context.opset()
+        let reserved = context.outerScope
         guard scale.count == channels, shift.count == channels else {
             throw OnyxError.invalidModel("per-channel affine has \(scale.count) values for \(channels) channels")
         }
         var node = graph.nodes[index]
         let newWeight = try scaledWeight(scale, transB: node.intAttribute("transB", default: 0) != 0)
-        node.inputs[1] = store(newWeight, replacing: node.inputs[1], in: &graph, graphIndex: graphIndex)
+        node.inputs[1] = store(newWeight, replacing: node.inputs[1], in: &graph, graphIndex: graphIndex, reserved: reserved)
 
         var bias = [Double](repeating: 0, count: channels)
         var biasType = weight.elementType
@@ -109,7 +115,7 @@ struct ChannelProducer {
         if needsBias {
             let biasTensor = try Tensor.fromDoubles(bias, shape: [channels], as: biasType)
             let biasName = store(biasTensor, replacing: biasInput(of: node), in: &graph, graphIndex: graphIndex,
-                                 newName: output + "_bias")
+                                 reserved: reserved, newName: output + "_bias")
             while node.inputs.count < 3 { node.inputs.append("") }
             node.inputs[2] = biasName
             if kind == .matMul {
@@ -163,12 +169,15 @@ struct ChannelProducer {
 
     /// Puts `tensor` in the graph's constants: in place of `old` when only
     /// the producer reads it, else under a new name. Returns the name used.
-    private func store(_ tensor: Tensor, replacing old: String?, in graph: inout Graph, graphIndex: GraphIndex, newName: String? = nil) -> String {
+    private func store(
+        _ tensor: Tensor, replacing old: String?, in graph: inout Graph, graphIndex: GraphIndex, reserved: Set<String>,
+        newName: String? = nil
+    ) -> String {
         if let old, graphIndex.isPrivateConstant(old, of: index) {
             graph.constants[old] = tensor
             return old
         }
-        let name = graph.uniqueName(newName ?? ((old ?? "weight") + "_folded"))
+        let name = Graph.uniqueName(newName ?? ((old ?? "weight") + "_folded"), notIn: graph.allNames().union(reserved))
         graph.constants[name] = tensor
         return name
     }

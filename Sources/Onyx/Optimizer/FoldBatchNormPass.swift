@@ -46,7 +46,7 @@ public struct FoldBatchNormPass: GraphPass {
                 try require(producer.channels == scale.count,
                             "producer \(producerNode.opType) has \(producer.channels) output channels, BatchNormalization \(scale.count)")
                 try producer.absorb(
-                    scale: scale, shift: shift, output: node.outputs[0], into: &graph, graphIndex: index, opset: opset)
+                    scale: scale, shift: shift, output: node.outputs[0], into: &graph, graphIndex: index, context: context)
                 graph.nodes.remove(at: nodeIndex)
                 return Rewrite(
                     "BatchNormalization folded into \(producer.kind.rawValue)", candidate: node.outputs[0],

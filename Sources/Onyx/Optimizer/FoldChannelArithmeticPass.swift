@@ -64,7 +64,7 @@ public struct FoldChannelArithmeticPass: GraphPass {
                 }
                 try producer.absorb(
                     scale: scale, shift: shift, output: node.outputs[0], into: &graph, graphIndex: index,
-                    opset: context.opset())
+                    context: context)
                 graph.nodes.remove(at: nodeIndex)
                 return Rewrite(
                     "\(node.opType) folded into \(producer.kind.rawValue)", candidate: node.outputs[0],

@@ -89,12 +89,6 @@ extension Graph {
         return names
     }
 
-    /// A name starting with `base` that no value of this graph or its
-    /// subgraphs uses.
-    func uniqueName(_ base: String) -> String {
-        Self.uniqueName(base, notIn: allNames())
-    }
-
     /// `base`, or `base_N` with the smallest N, whichever `used` lacks.
     static func uniqueName(_ base: String, notIn used: Set<String>) -> String {
         if !used.contains(base) { return base }
