@@ -156,6 +156,19 @@ final class FoldBatchNormTests: XCTestCase {
         XCTAssertNil(graph.constants["bn.mean"])
     }
 
+    func testFoldsInsideSubgraphs() throws {
+        var branch = GraphBuilder(name: "branch")
+        branch.node("Conv", ["x", branch.random("w", [4, 3, 1, 1], seed: 1)], ["c"])
+        branch.node("BatchNormalization", ["c"] + Self.batchNormParameters(&branch, channels: 4), ["inner"])
+        branch.output("inner")
+        var g = GraphBuilder(opset: 15)
+        g.input("x", [2, 3, 4, 4])
+        g.input("flag", [], .bool)
+        g.node("If", ["flag"], ["y"], ["then_branch": .graph(branch.currentGraph), "else_branch": .graph(branch.currentGraph)])
+        g.output("y")
+        assertFolds(try g.model(), before: ["BatchNormalization": 2], after: ["BatchNormalization": 0, "Conv": 2])
+    }
+
     /// The example in README.md, kept compiling and passing.
     func testReadmeExample() throws {
         var g = GraphBuilder(opset: 15)
