@@ -70,8 +70,8 @@ public struct GraphBuilder {
         _ name: String, _ shape: [Int], seed: UInt64, in range: ClosedRange<Double> = -1...1, as type: ElementType = .float
     ) -> String {
         var generator = SeededGenerator(seed: seed)
-        let count = shape.reduce(1, *)
-        let values = (0..<max(count, 0)).map { _ in Double.random(in: range, using: &generator) }
+        let count = (try? Tensor.checkedCount(shape)) ?? 0
+        let values = (0..<count).map { _ in Double.random(in: range, using: &generator) }
         return initializer(name, values, shape: shape, as: type)
     }
 

@@ -45,7 +45,7 @@ public enum OptimizerAssertions {
                 throw OnyxError.invalidModel("input \"\(input.name)\" has no tensor type to draw values for")
             }
             let shape = (dims ?? []).map { $0.value ?? unknownDim }
-            let count = shape.reduce(1, *)
+            let count = try Tensor.checkedCount(shape)
             if type == .bool {
                 feeds[input.name] = try Tensor(shape: shape, scalars: (0..<count).map { _ in Bool.random(using: &generator) })
             } else if type.isFloatingPoint {

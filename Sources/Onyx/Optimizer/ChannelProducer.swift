@@ -143,7 +143,7 @@ struct ChannelProducer {
             channelOf = { $0 / block }
         case .convTranspose:
             let perGroupOut = shape[1]
-            let inner = max(count / (shape[0] * perGroupOut), 1)
+            let inner = max(count / max(shape[0] &* perGroupOut, 1), 1)
             let inputsPerGroup = shape[0] / (channels / perGroupOut)
             channelOf = { index in
                 let row = index / inner
