@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Onyx", targets: ["Onyx"]),
         .library(name: "OnyxTesting", targets: ["OnyxTesting"]),
         .executable(name: "onyx", targets: ["onyx"]),
+        .executable(name: "onyx-kernel-bench", targets: ["onyx-kernel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,10 +26,13 @@ let package = Package(
             dependencies: ["CProtobufC"],
             exclude: ["schema"]
         ),
+        // Float32 GEMM microkernels (AVX2+FMA chosen at run time, NEON, portable C).
+        .target(name: "CKernels"),
         .target(
             name: "Onyx",
             dependencies: [
                 "ONNXProto",
+                "CKernels",
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
@@ -44,9 +48,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "onyx-kernel-bench",
+            dependencies: ["Onyx"]
+        ),
         .testTarget(
             name: "OnyxTests",
-            dependencies: ["Onyx", "OnyxTesting"],
+            dependencies: ["Onyx", "OnyxTesting", "CKernels"],
             resources: [.copy("Fixtures")]
         ),
     ]

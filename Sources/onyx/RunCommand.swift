@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Input files in graph-input order.") var inputFiles: [String] = []
     @Option(name: .customLong("input"), help: "An input by name, NAME=FILE (repeatable).") var namedInputs: [String] = []
     @Option(help: "Directory to write output_K.pb files to (default: none written).") var outputDir: String?
-    @Option(help: "Worker threads (accepted for forward compatibility: the reference executor runs on one thread).") var threads: Int?
+    @Option(help: "Worker threads for the GEMM and convolution kernels (default: one per active core).") var threads: Int?
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
 
     func validate() throws {

@@ -2,26 +2,54 @@
 /// (depthwise included), strides, dilations, explicit pads or `auto_pad`,
 /// and an optional bias.
 ///
-/// Reference kernel: the input is unfolded per (batch, group) into a
-/// column matrix and multiplied by the group's weights with a vectorizable
-/// loop. float and double compute natively; float16 and bfloat16 compute
-/// in Float and round back.
+/// float32 runs on the packed GEMM kernels (`ConvOps+Gemm.swift`): 1×1
+/// convolutions as a direct GEMM, others unfolded per (batch, group), with
+/// constant weights packed when the plan is built. double, float16 and
+/// bfloat16 use the reference kernel: the input is unfolded per (batch,
+/// group) into a column matrix and multiplied by the group's weights with a
+/// vectorizable loop, in double or in Float (rounded back).
 enum ConvOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("Conv", versions: [1, 11, 22]) { context in
             let attributes = try ConvGeometry.Attributes(context)
             let group = try context.int("group", default: 1)
             guard group >= 1 else { throw OnyxError.invalidModel("group must be at least 1, got \(group)") }
-            return ClosureKernel { inputs, _ in
+            let packed = ConvProblem.packedWeights(context.constantInputs.count > 1 ? context.constantInputs[1] : nil, group: group)
+            return ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
                 let w = try inputs.tensor(1)
                 let b = try inputs.optionalTensor(2)
-                return [.tensor(try conv(x, w, b, attributes: attributes, group: group))]
+                return [.tensor(try conv(
+                    x, w, b, attributes: attributes, group: group, packed: packed, threads: run.options.threads))]
             }
         }
     }
 
-    static func conv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, attributes: ConvGeometry.Attributes, group: Int) throws -> Tensor {
+    static func conv(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, attributes: ConvGeometry.Attributes, group: Int,
+        packed: PackedConstant? = nil, threads: Int? = nil
+    ) throws -> Tensor {
+        let (problem, outShape) = try self.problem(x, w, b, attributes: attributes, group: group)
+        switch x.elementType {
+        case .float:
+            return try problem.runFloat(x, w, b, outShape, packed: packed, threads: threads)
+        case .double:
+            return try problem.run(Double.self, x, w, b, outShape)
+        case .float16, .bfloat16:
+            let xf = try Tensor(shape: x.shape, scalars: try x.floatValues())
+            let wf = try Tensor(shape: w.shape, scalars: try w.floatValues())
+            let bf = try b.map { try Tensor(shape: $0.shape, scalars: try $0.floatValues()) }
+            let result = try problem.run(Float.self, xf, wf, bf, outShape)
+            return try Tensor.fromFloats(try result.scalars(as: Float.self), shape: outShape, as: x.elementType)
+        default:
+            throw OnyxError.wrongElementType("Conv is not defined on \(x.elementType)")
+        }
+    }
+
+    /// Checks the operands and resolves the geometry; returns the problem and the output shape.
+    static func problem(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, attributes: ConvGeometry.Attributes, group: Int
+    ) throws -> (ConvProblem, [Int]) {
         guard x.shape.count >= 3, w.shape.count == x.shape.count else {
             throw OnyxError.shapeMismatch("Conv needs X of rank ≥ 3 and W of the same rank, got \(x.shape) and \(w.shape)")
         }
@@ -41,20 +69,7 @@ enum ConvOps {
         let geometry = try ConvGeometry(attributes, input: Array(x.shape[2...]), kernel: Array(w.shape[2...]))
         let outShape = [batch, filters] + geometry.output
         let problem = ConvProblem(geometry: geometry, batch: batch, channels: channels, filters: filters, group: group)
-        switch x.elementType {
-        case .float:
-            return try problem.run(Float.self, x, w, b, outShape)
-        case .double:
-            return try problem.run(Double.self, x, w, b, outShape)
-        case .float16, .bfloat16:
-            let xf = try Tensor(shape: x.shape, scalars: try x.floatValues())
-            let wf = try Tensor(shape: w.shape, scalars: try w.floatValues())
-            let bf = try b.map { try Tensor(shape: $0.shape, scalars: try $0.floatValues()) }
-            let result = try problem.run(Float.self, xf, wf, bf, outShape)
-            return try Tensor.fromFloats(try result.scalars(as: Float.self), shape: outShape, as: x.elementType)
-        default:
-            throw OnyxError.wrongElementType("Conv is not defined on \(x.elementType)")
-        }
+        return (problem, outShape)
     }
 }
 

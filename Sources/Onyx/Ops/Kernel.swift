@@ -26,6 +26,8 @@ struct RunContext: Sendable {
 struct RunOptions: Sendable {
     var maxLoopIterations: Int = 1 << 31
     var memoryLimitBytes: Int = ModelLoader.defaultMemoryLimit
+    /// Threads a kernel may split its work over; nil means one per active core.
+    var threads: Int?
 }
 
 extension Array where Element == Value? {

@@ -3,7 +3,8 @@ import Foundation
 /// Gemm (opset 1–13) and Det (opset 11, 22).
 ///
 /// Gemm computes `alpha · A' · B' + beta · C` for 2-D A and B, where A' is
-/// A or its transpose (`transA`) and likewise B'. C broadcasts
+/// A or its transpose (`transA`) and likewise B'. float32 runs on the packed
+/// GEMM kernels (`LinearAlgebraOps+Float.swift`). C broadcasts
 /// unidirectionally to [M, N]; it is optional (required by the spec before
 /// opset 11, accepted absent everywhere). Before opset 7, C must have
 /// exactly the shape [M, N] unless `broadcast = 1`. float and double
@@ -28,7 +29,8 @@ enum LinearAlgebraOps {
         let transB = try context.int("transB", default: 0) != 0
         let legacyBroadcast = try context.int("broadcast", default: 0) != 0
         let broadcast = context.opset >= 7 || legacyBroadcast
-        return ClosureKernel { inputs, _ in
+        let constantB = packedConstantB(context.constantInputs.count > 1 ? context.constantInputs[1] : nil, transposed: transB)
+        return ClosureKernel { inputs, run in
             var a = try inputs.tensor(0)
             var b = try inputs.tensor(1)
             let c = beta == 0 ? nil : try inputs.optionalTensor(2)
@@ -38,10 +40,12 @@ enum LinearAlgebraOps {
             guard a.elementType == b.elementType, c.map({ $0.elementType == a.elementType }) ?? true else {
                 throw OnyxError.wrongElementType("Gemm operands differ in element type")
             }
-            if transA { a = try transposed(a) }
-            if transB { b = try transposed(b) }
-            let product = try MatrixProduct(a.shape, b.shape)
-            let outShape = [product.m, product.n]
+            let m = transA ? a.shape[1] : a.shape[0]
+            let n = transB ? b.shape[0] : b.shape[1]
+            guard (transA ? a.shape[0] : a.shape[1]) == (transB ? b.shape[1] : b.shape[0]) else {
+                throw OnyxError.shapeMismatch("cannot multiply A' of \(a.shape) by B' of \(b.shape) (transA \(transA), transB \(transB))")
+            }
+            let outShape = [m, n]
             var cStrides = [0, 0]
             if let c {
                 if !broadcast && c.shape != outShape {
@@ -52,6 +56,15 @@ enum LinearAlgebraOps {
                 }
                 cStrides = Broadcast.strides(of: c.shape, broadcastTo: outShape)
             }
+            if a.elementType == .float {
+                let packedB = constantB.flatMap { $0.matches(b) ? $0.matrices.first : nil }
+                return [.tensor(try floatGemm(
+                    a, b, c, cStrides: cStrides, alpha: alpha, beta: beta, transA: transA, transB: transB,
+                    packedB: packedB, threads: run.options.threads))]
+            }
+            if transA { a = try transposed(a) }
+            if transB { b = try transposed(b) }
+            let product = try MatrixProduct(a.shape, b.shape)
             let epilogue = GemmEpilogue(alpha: alpha, beta: beta, columns: product.n, cStrides: cStrides)
             return [.tensor(try GemmVisitor(a: a, b: b, c: c, product: product, epilogue: epilogue).apply())]
         }

@@ -3,22 +3,27 @@
 /// second operand a column vector (the added dimension is dropped from the
 /// result); leading batch dimensions broadcast.
 ///
-/// float and double multiply in their own type (i-k-j loop order);
-/// float16 and bfloat16 compute in Float and round once; integers wrap.
+/// float32 runs on the packed GEMM kernels (`MatMulOps+Float.swift`; a
+/// constant 2-D B is packed when the plan is built); double multiplies in
+/// its own type (the reference i-k-j loop); float16 and bfloat16 compute in
+/// Float with the reference loop and round once; integers wrap.
 /// MatMulInteger subtracts the zero points (a scalar, a per-row vector of
 /// length M for A / per-column vector of length N for B, or a tensor that
 /// broadcasts to the operand's shape) and accumulates in int32, wrapping.
 enum MatMulOps {
     static func register(into registry: inout OpRegistry) {
-        registry.register("MatMul", versions: [1, 9, 13]) { _ in
-            ClosureKernel { inputs, _ in
+        registry.register("MatMul", versions: [1, 9, 13]) { context in
+            let constantB = MatrixProduct.packedConstantB(context.constantInputs.count > 1 ? context.constantInputs[1] : nil)
+            return ClosureKernel { inputs, run in
                 let a = try inputs.tensor(0)
                 let b = try inputs.tensor(1)
                 guard a.elementType == b.elementType else {
                     throw OnyxError.wrongElementType("operands are \(a.elementType) and \(b.elementType)")
                 }
                 let product = try MatrixProduct(a.shape, b.shape)
-                return [.tensor(try MatMulVisitor(a: a, b: b, product: product).apply())]
+                let packedB = constantB.flatMap { $0.matches(b) ? $0.matrices.first : nil }
+                return [.tensor(try MatMulVisitor(
+                    a: a, b: b, product: product, packedB: packedB, threads: run.options.threads).apply())]
             }
         }
         registry.register("MatMulInteger", since: 10) { _ in
@@ -153,12 +158,22 @@ struct MatMulVisitor: ElementVisitor {
     let a: Tensor
     let b: Tensor
     let product: MatrixProduct
+    var packedB: PackedMatrix? = nil
+    var threads: Int? = nil
 
     func apply() throws -> Tensor { try a.elementType.visit(self) }
 
     func visitFloat<T: BinaryFloatingPoint & TensorScalar>(_ type: T.Type) throws -> Tensor {
         if T.self == Double.self { return try native(Double.self) }
-        if T.self == Float.self { return try native(Float.self) }
+        if T.self == Float.self {
+            return try a.withElements(Float.self) { x in
+                try b.withElements(Float.self) { y in
+                    try Tensor.make(Float.self, product.outputShape) { out in
+                        try product.sgemm(x, y, out, packedB: packedB, threads: threads)
+                    }
+                }
+            }
+        }
         return try viaFloat(a.elementType)
     }
 

@@ -2,8 +2,9 @@ import Foundation
 
 /// Settings of a ``Session``.
 public struct SessionOptions: Sendable {
-    /// Worker threads for operators; nil means one per active core.
-    /// Not used yet: the reference executor runs each node on the calling thread.
+    /// Worker threads for operators; nil means one per active core. Today
+    /// the float32 GEMM kernels (MatMul, Gemm, Conv) split their work over
+    /// them; nodes still run one after another.
     public var threads: Int?
     /// Run the graph optimizer before planning.
     public var optimize: Bool = true
@@ -98,6 +99,7 @@ public final class Session: Sendable {
         try validate(feeds)
         var runOptions = RunOptions()
         runOptions.maxLoopIterations = options.maxLoopIterations
+        runOptions.threads = options.threads
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
         return try plan.run(feeds: feeds, context: context)

@@ -1,0 +1,373 @@
+/* The sgemm driver: k blocking, packing, cache blocking, kernel dispatch. */
+#include "onyx_gemm.h"
+#include "sgemm_internal.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Cache blocking (chosen by measurement on a Zen 5 EPYC, 48 KB L1d and 1 MB L2
+ * per core): a kc x NR panel of B (16 KB at kc = 256) stays in L1 while the
+ * MC x kc block of A streams through it from L2; the kc x NC block of B is
+ * reused from L2/L3 across the MC blocks.
+ */
+#ifndef ONYX_KC
+#define ONYX_KC 256
+#endif
+#ifndef ONYX_MC
+#define ONYX_MC 144
+#endif
+#ifndef ONYX_NC
+#define ONYX_NC 3072
+#endif
+
+_Static_assert(ONYX_MC % MR == 0, "MC must be a multiple of MR");
+_Static_assert(ONYX_NC % NR == 0, "NC must be a multiple of NR");
+_Static_assert(ONYX_SGEMM_MR == MR && ONYX_SGEMM_NR == NR, "tile size");
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+/* The size of every k block but the last; depends on k alone. */
+static size_t k_block(size_t k) {
+    if (k <= ONYX_KC) return k;
+    size_t blocks = (k + ONYX_KC - 1) / ONYX_KC;
+    return round_up((k + blocks - 1) / blocks, 8);
+}
+
+/* ---- Epilogue and portable kernel ---- */
+
+void onyx_tile_finish(const float *acc, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e) {
+    for (int i = 0; i < MR; i++) {
+        float *row = c + i * ldc;
+        const float *sums = acc + i * NR;
+        float r[NR];
+        if (e->first) {
+            for (int j = 0; j < NR; j++) r[j] = e->alpha * sums[j];
+            if (e->beta != 0) {
+                for (int j = 0; j < NR; j++) r[j] = e->beta * row[j] + r[j];
+            }
+        } else {
+            for (int j = 0; j < NR; j++) r[j] = e->alpha * sums[j] + row[j];
+        }
+        if (e->last) {
+            if (e->row_bias) {
+                float bias = e->row_bias[i];
+                for (int j = 0; j < NR; j++) r[j] += bias;
+            }
+            if (e->col_bias) {
+                for (int j = 0; j < NR; j++) r[j] += e->col_bias[j];
+            }
+            if (e->activation == ONYX_ACTIVATION_RELU) {
+                for (int j = 0; j < NR; j++) r[j] = 0.0f > r[j] ? 0.0f : r[j];
+            } else if (e->activation == ONYX_ACTIVATION_CLIP) {
+                for (int j = 0; j < NR; j++) {
+                    float v = e->clip_min > r[j] ? e->clip_min : r[j];
+                    r[j] = e->clip_max < v ? e->clip_max : v;
+                }
+            }
+        }
+        for (int j = 0; j < NR; j++) row[j] = r[j];
+    }
+}
+
+void onyx_kernel_6x16_portable(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                               const onyx_tile_epilogue *e) {
+    float acc[MR * NR];
+    for (int x = 0; x < MR * NR; x++) acc[x] = 0.0f;
+    for (size_t p = 0; p < kc; p++) {
+        const float *ap = a + p * MR;
+        const float *bp = b + p * NR;
+        for (int i = 0; i < MR; i++) {
+            float av = ap[i];
+            for (int j = 0; j < NR; j++) acc[i * NR + j] += av * bp[j];
+        }
+    }
+    onyx_tile_finish(acc, c, ldc, e);
+}
+
+static onyx_microkernel select_kernel(int choice) {
+    if (choice == ONYX_KERNEL_PORTABLE) return onyx_kernel_6x16_portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return onyx_kernel_6x16_avx2;
+    return onyx_kernel_6x16_portable;
+#elif defined(__aarch64__)
+    return onyx_kernel_6x16_neon;
+#else
+    return onyx_kernel_6x16_portable;
+#endif
+}
+
+const char *onyx_sgemm_kernel_name(void) {
+    onyx_microkernel kernel = select_kernel(ONYX_KERNEL_AUTO);
+#if defined(__x86_64__)
+    if (kernel == onyx_kernel_6x16_avx2) return "avx2-fma";
+#elif defined(__aarch64__)
+    if (kernel == onyx_kernel_6x16_neon) return "neon";
+#endif
+    return "portable";
+}
+
+/* ---- Packing ---- */
+
+/* Rows [i0, i0 + mc) and k range [p0, p0 + kc) of A into MR-row panels:
+ * panel r holds dst[r * MR * kc + p * MR + i]; rows past mc are zero. */
+static void pack_a_block(const float *a, ptrdiff_t rs, ptrdiff_t cs, size_t i0, size_t mc, size_t p0,
+                         size_t kc, float *dst) {
+    for (size_t ir = 0; ir < mc; ir += MR) {
+        size_t rows = min_size(MR, mc - ir);
+        const float *src = a + (ptrdiff_t)(i0 + ir) * rs + (ptrdiff_t)p0 * cs;
+        if (rows == MR && cs == 1) {
+            for (size_t i = 0; i < MR; i++) {
+                const float *line = src + (ptrdiff_t)i * rs;
+                for (size_t p = 0; p < kc; p++) dst[p * MR + i] = line[p];
+            }
+        } else if (rows == MR && rs == 1) {
+            for (size_t p = 0; p < kc; p++) {
+                const float *line = src + (ptrdiff_t)p * cs;
+                for (size_t i = 0; i < MR; i++) dst[p * MR + i] = line[i];
+            }
+        } else {
+            for (size_t p = 0; p < kc; p++) {
+                for (size_t i = 0; i < MR; i++) {
+                    dst[p * MR + i] = i < rows ? src[(ptrdiff_t)i * rs + (ptrdiff_t)p * cs] : 0.0f;
+                }
+            }
+        }
+        dst += MR * kc;
+    }
+}
+
+/* Columns [j0, j0 + nc) and k range [p0, p0 + kc) of B into NR-column panels:
+ * panel r holds dst[r * NR * kc + p * NR + j]; columns past nc are zero. */
+static void pack_b_block(const float *b, ptrdiff_t rs, ptrdiff_t cs, size_t p0, size_t kc, size_t j0,
+                         size_t nc, float *dst) {
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t columns = min_size(NR, nc - jr);
+        const float *src = b + (ptrdiff_t)p0 * rs + (ptrdiff_t)(j0 + jr) * cs;
+        if (columns == NR && cs == 1) {
+            for (size_t p = 0; p < kc; p++) {
+                const float *line = src + (ptrdiff_t)p * rs;
+                for (size_t j = 0; j < NR; j++) dst[p * NR + j] = line[j];
+            }
+        } else if (columns == NR && rs == 1) {
+            for (size_t j = 0; j < NR; j++) {
+                const float *line = src + (ptrdiff_t)j * cs;
+                for (size_t p = 0; p < kc; p++) dst[p * NR + j] = line[p];
+            }
+        } else {
+            for (size_t p = 0; p < kc; p++) {
+                for (size_t j = 0; j < NR; j++) {
+                    dst[p * NR + j] = j < columns ? src[(ptrdiff_t)p * rs + (ptrdiff_t)j * cs] : 0.0f;
+                }
+            }
+        }
+        dst += NR * kc;
+    }
+}
+
+/* A pre-packed matrix is one packed block per k block, stored in order; the
+ * block starting at k offset pc begins at pc * (m rounded up to MR). */
+size_t onyx_sgemm_packed_a_count(size_t m, size_t k) { return round_up(m, MR) * k; }
+size_t onyx_sgemm_packed_b_count(size_t k, size_t n) { return round_up(n, NR) * k; }
+
+void onyx_sgemm_pack_a(size_t m, size_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                       float *packed) {
+    size_t kb = k_block(k);
+    for (size_t pc = 0; pc < k; pc += kb) {
+        size_t kc = min_size(kb, k - pc);
+        pack_a_block(a, row_stride, col_stride, 0, m, pc, kc, packed + pc * round_up(m, MR));
+    }
+}
+
+void onyx_sgemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                       float *packed) {
+    size_t kb = k_block(k);
+    for (size_t pc = 0; pc < k; pc += kb) {
+        size_t kc = min_size(kb, k - pc);
+        pack_b_block(b, row_stride, col_stride, pc, kc, 0, n, packed + pc * round_up(n, NR));
+    }
+}
+
+int onyx_sgemm_pack_b_part(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                           size_t p0, size_t p1, size_t j0, size_t j1, float *packed) {
+    if (j0 % NR != 0 || (j1 != n && j1 % NR != 0) || j1 > n || p1 > k) return -1;
+    if (p0 >= p1 || j0 >= j1) return 0;
+    size_t kb = k_block(k);
+    size_t n_padded = round_up(n, NR);
+    for (size_t pc = p0 / kb * kb; pc < p1; pc += kb) {
+        size_t kc = min_size(kb, k - pc);
+        size_t low = pc > p0 ? pc : p0;
+        size_t high = min_size(pc + kc, p1);
+        float *block = packed + pc * n_padded;
+        for (size_t p = low; p < high; p++) {
+            const float *line = b + (ptrdiff_t)(p - p0) * row_stride;
+            for (size_t jr = j0; jr < j1; jr += NR) {
+                size_t columns = min_size(NR, j1 - jr);
+                float *dst = block + jr * kc + (p - pc) * NR;
+                const float *src = line + (ptrdiff_t)jr * col_stride;
+                if (col_stride == 1) {
+                    for (size_t j = 0; j < columns; j++) dst[j] = src[j];
+                } else {
+                    for (size_t j = 0; j < columns; j++) dst[j] = src[(ptrdiff_t)j * col_stride];
+                }
+                for (size_t j = columns; j < NR; j++) dst[j] = 0.0f;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- Per-thread packing workspace ---- */
+
+typedef struct {
+    float *data;
+    size_t capacity;
+} workspace;
+
+static pthread_key_t workspace_key;
+static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
+static int workspace_key_ok;
+
+static void workspace_release(void *pointer) {
+    workspace *w = pointer;
+    free(w->data);
+    free(w);
+}
+
+static void workspace_init(void) { workspace_key_ok = pthread_key_create(&workspace_key, workspace_release) == 0; }
+
+/* A 64-byte aligned buffer of at least `count` floats owned by this thread, or NULL. */
+static float *workspace_floats(size_t count) {
+    pthread_once(&workspace_once, workspace_init);
+    if (!workspace_key_ok) return NULL;
+    workspace *w = pthread_getspecific(workspace_key);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w) return NULL;
+        if (pthread_setspecific(workspace_key, w) != 0) {
+            free(w);
+            return NULL;
+        }
+    }
+    if (w->capacity < count) {
+        size_t bytes = round_up(count * sizeof(float), 64);
+        float *data = aligned_alloc(64, bytes);
+        if (!data) return NULL;
+        free(w->data);
+        w->data = data;
+        w->capacity = bytes / sizeof(float);
+    }
+    return w->data;
+}
+
+/* ---- Driver ---- */
+
+static void run_tile(onyx_microkernel kernel, size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                     size_t rows, size_t columns, const onyx_tile_epilogue *base, const float *row_bias,
+                     const float *col_bias) {
+    onyx_tile_epilogue e = *base;
+    if (rows == MR && columns == NR) {
+        e.row_bias = row_bias;
+        e.col_bias = col_bias;
+        kernel(kc, a, b, c, ldc, &e);
+        return;
+    }
+    float tile[MR * NR] __attribute__((aligned(64)));
+    float row_part[MR];
+    float column_part[NR];
+    memset(tile, 0, sizeof tile);
+    if (!(e.first && e.beta == 0)) {
+        for (size_t i = 0; i < rows; i++) memcpy(tile + i * NR, c + (ptrdiff_t)i * ldc, columns * sizeof(float));
+    }
+    if (e.last && row_bias) {
+        for (size_t i = 0; i < MR; i++) row_part[i] = i < rows ? row_bias[i] : 0.0f;
+        e.row_bias = row_part;
+    } else {
+        e.row_bias = NULL;
+    }
+    if (e.last && col_bias) {
+        for (size_t j = 0; j < NR; j++) column_part[j] = j < columns ? col_bias[j] : 0.0f;
+        e.col_bias = column_part;
+    } else {
+        e.col_bias = NULL;
+    }
+    kernel(kc, a, b, tile, NR, &e);
+    for (size_t i = 0; i < rows; i++) memcpy(c + (ptrdiff_t)i * ldc, tile + i * NR, columns * sizeof(float));
+}
+
+int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n0, size_t n1) {
+    if (m0 % MR != 0 || n0 % NR != 0) return -1;
+    m1 = min_size(m1, p->m);
+    n1 = min_size(n1, p->n);
+    if (m0 >= m1 || n0 >= n1) return 0;
+    const size_t k = p->k;
+    const size_t kb = k_block(k);
+    const size_t m_padded = round_up(p->m, MR);
+    const size_t n_padded = round_up(p->n, NR);
+    onyx_microkernel kernel = select_kernel(p->kernel);
+
+    size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
+    size_t b_floats = p->packed_b ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
+    float *buffer = NULL;
+    if (a_floats + b_floats > 0) {
+        buffer = workspace_floats(a_floats + b_floats);
+        if (!buffer) return -2;
+    }
+    float *a_buffer = buffer;
+    float *b_buffer = buffer ? buffer + a_floats : NULL;
+
+    const float *row_bias = p->bias_kind == ONYX_BIAS_ROW ? p->bias : NULL;
+    const float *col_bias = p->bias_kind == ONYX_BIAS_COLUMN ? p->bias : NULL;
+    onyx_tile_epilogue e = {
+        .alpha = p->alpha, .beta = p->beta, .activation = p->activation,
+        .clip_min = p->clip_min, .clip_max = p->clip_max,
+    };
+
+    for (size_t jc = n0; jc < n1; jc += ONYX_NC) {
+        size_t nc = min_size(ONYX_NC, n1 - jc);
+        size_t pc = 0;
+        do {
+            size_t kc = min_size(kb, k - pc);
+            e.first = pc == 0;
+            e.last = pc + kc >= k;
+            const float *bp;
+            if (p->packed_b) {
+                bp = p->packed_b + pc * n_padded + jc * kc;
+            } else {
+                if (kc > 0) pack_b_block(p->b, p->b_row_stride, p->b_col_stride, pc, kc, jc, nc, b_buffer);
+                bp = b_buffer;
+            }
+            for (size_t ic = m0; ic < m1; ic += ONYX_MC) {
+                size_t mc = min_size(ONYX_MC, m1 - ic);
+                const float *ap;
+                if (p->packed_a) {
+                    ap = p->packed_a + pc * m_padded + ic * kc;
+                } else {
+                    if (kc > 0) pack_a_block(p->a, p->a_row_stride, p->a_col_stride, ic, mc, pc, kc, a_buffer);
+                    ap = a_buffer;
+                }
+                for (size_t jr = 0; jr < nc; jr += NR) {
+                    size_t columns = min_size(NR, nc - jr);
+                    size_t j = jc + jr;
+                    for (size_t ir = 0; ir < mc; ir += MR) {
+                        size_t rows = min_size(MR, mc - ir);
+                        size_t i = ic + ir;
+                        run_tile(kernel, kc, ap ? ap + ir * kc : NULL, bp ? bp + jr * kc : NULL,
+                                 p->c + (ptrdiff_t)i * p->ldc + (ptrdiff_t)j, p->ldc, rows, columns, &e,
+                                 row_bias ? row_bias + i : NULL, col_bias ? col_bias + j : NULL);
+                    }
+                }
+            }
+            pc += kc;
+        } while (pc < k);
+    }
+    return 0;
+}
+
+int onyx_sgemm(const onyx_sgemm_problem *problem) {
+    return onyx_sgemm_range(problem, 0, problem->m, 0, problem->n);
+}

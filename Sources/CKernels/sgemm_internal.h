@@ -1,0 +1,46 @@
+/* Shared between the sgemm driver and its microkernels; not part of the API. */
+#ifndef ONYX_SGEMM_INTERNAL_H
+#define ONYX_SGEMM_INTERNAL_H
+
+#include <stddef.h>
+
+#define MR 6
+#define NR 16
+
+/*
+ * What a microkernel does with its MR x NR tile of sums `acc` over one k block:
+ *   first block:  r = alpha * acc            (beta == 0: C is not read)
+ *                 r = beta * C + r           (beta != 0)
+ *   later blocks: r = alpha * acc + C
+ *   last block:   r += row_bias[i] / col_bias[j]; then the activation.
+ */
+typedef struct {
+    float alpha, beta;
+    int first, last;
+    /* MR values (row_bias) or NR values (col_bias) for this tile, or NULL. */
+    const float *row_bias;
+    const float *col_bias;
+    int activation;
+    float clip_min, clip_max;
+} onyx_tile_epilogue;
+
+/* Multiplies the packed MR x kc panel `a` by the packed kc x NR panel `b`
+ * and finishes the MR x NR tile at c (row stride ldc). */
+typedef void (*onyx_microkernel)(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                                 const onyx_tile_epilogue *e);
+
+/* Applies the epilogue to MR x NR sums (row-major) and stores them at c. */
+void onyx_tile_finish(const float *acc, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
+
+void onyx_kernel_6x16_portable(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                               const onyx_tile_epilogue *e);
+#if defined(__x86_64__)
+void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                           const onyx_tile_epilogue *e);
+#endif
+#if defined(__aarch64__)
+void onyx_kernel_6x16_neon(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                           const onyx_tile_epilogue *e);
+#endif
+
+#endif

@@ -1,0 +1,324 @@
+import CKernels
+import Dispatch
+import Foundation
+
+/// Float32 matrix multiplication on the packed-panel kernels of `CKernels`:
+/// `C = act(alpha · A · B + beta · C + bias)`, split over threads.
+///
+/// Threads take disjoint rectangles of C, cut on tile boundaries (6 rows,
+/// 16 columns), and never split the reduction over k; each element of C is
+/// computed by the same operations whatever the split, so the result is
+/// bitwise identical for any thread count. Small products stay on the
+/// calling thread.
+enum Gemm {
+    /// Rows and columns of one microkernel tile.
+    static let tileRows = Int(ONYX_SGEMM_MR)
+    static let tileColumns = Int(ONYX_SGEMM_NR)
+
+    /// Least multiply-adds worth giving one thread (~10 µs of kernel time),
+    /// so that the ~0.5 µs Dispatch fork and a cold cache do not dominate.
+    static let minimumWorkPerThread = 1 << 20
+
+    /// A float32 operand in memory: element (r, c) at `base[r · rowStride + c · columnStride]`.
+    struct Matrix {
+        /// nil only for an empty matrix.
+        var base: UnsafePointer<Float>?
+        var rowStride: Int
+        var columnStride: Int
+
+        /// A row-major matrix with `columns` elements per row.
+        static func rowMajor(_ base: UnsafePointer<Float>?, columns: Int) -> Matrix {
+            Matrix(base: base, rowStride: columns, columnStride: 1)
+        }
+
+        /// The transpose of this view (no copy).
+        var transposed: Matrix { Matrix(base: base, rowStride: columnStride, columnStride: rowStride) }
+    }
+
+    /// An operand either read from memory (and packed per call) or packed in advance.
+    enum Operand {
+        case matrix(Matrix)
+        case packed(PackedMatrix)
+        /// Packed by the caller for exactly this product's shape (`packB(part:)`).
+        case packedBuffer(UnsafePointer<Float>)
+    }
+
+    enum Bias {
+        case none
+        /// One value per row of C.
+        case row(UnsafePointer<Float>)
+        /// One value per column of C.
+        case column(UnsafePointer<Float>)
+    }
+
+    enum Activation: Sendable, Equatable {
+        case none
+        case relu
+        case clip(min: Float, max: Float)
+    }
+
+    /// Which microkernel runs; `.portable` exists so tests can check the fallback.
+    enum KernelChoice: Sendable {
+        case automatic
+        case portable
+    }
+
+    /// The default thread count: one per active core. Read once: Foundation
+    /// reads the cgroup files again on every query.
+    static let activeCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Threads to use for `work` multiply-adds when `requested` are allowed.
+    static func threadCount(requested: Int?, work: Int) -> Int {
+        let allowed = min(max(requested ?? activeCores, 1), activeCores)
+        return max(1, min(allowed, work / minimumWorkPerThread))
+    }
+
+    /// C (m × n, row stride `ldc`) = act(alpha · A · B + beta · C + bias), with A m × k and B k × n.
+    /// With beta = 0, C is not read.
+    static func multiply(
+        m: Int, n: Int, k: Int, alpha: Float = 1, a: Operand, b: Operand, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: Bias = .none, activation: Activation = .none,
+        threads requested: Int?, kernel: KernelChoice = .automatic
+    ) throws {
+        guard m > 0, n > 0 else { return }
+        var problem = onyx_sgemm_problem()
+        problem.m = m
+        problem.n = n
+        problem.k = k
+        problem.alpha = alpha
+        problem.beta = beta
+        problem.c = c
+        problem.ldc = ldc
+        problem.kernel = kernel == .portable ? Int32(ONYX_KERNEL_PORTABLE.rawValue) : Int32(ONYX_KERNEL_AUTO.rawValue)
+        switch a {
+        case .matrix(let matrix):
+            problem.a = matrix.base
+            problem.a_row_stride = matrix.rowStride
+            problem.a_col_stride = matrix.columnStride
+        case .packed(let packed):
+            guard packed.side == .a, packed.rows == m, packed.columns == k else {
+                throw OnyxError.shapeMismatch("packed A is \(packed.rows)×\(packed.columns), the product needs \(m)×\(k)")
+            }
+            problem.packed_a = UnsafePointer(packed.storage)
+        case .packedBuffer(let buffer):
+            problem.packed_a = buffer
+        }
+        switch b {
+        case .matrix(let matrix):
+            problem.b = matrix.base
+            problem.b_row_stride = matrix.rowStride
+            problem.b_col_stride = matrix.columnStride
+        case .packed(let packed):
+            guard packed.side == .b, packed.rows == k, packed.columns == n else {
+                throw OnyxError.shapeMismatch("packed B is \(packed.rows)×\(packed.columns), the product needs \(k)×\(n)")
+            }
+            problem.packed_b = UnsafePointer(packed.storage)
+        case .packedBuffer(let buffer):
+            problem.packed_b = buffer
+        }
+        switch bias {
+        case .none: problem.bias_kind = Int32(ONYX_BIAS_NONE.rawValue)
+        case .row(let values):
+            problem.bias = values
+            problem.bias_kind = Int32(ONYX_BIAS_ROW.rawValue)
+        case .column(let values):
+            problem.bias = values
+            problem.bias_kind = Int32(ONYX_BIAS_COLUMN.rawValue)
+        }
+        switch activation {
+        case .none: problem.activation = Int32(ONYX_ACTIVATION_NONE.rawValue)
+        case .relu: problem.activation = Int32(ONYX_ACTIVATION_RELU.rawValue)
+        case .clip(let low, let high):
+            problem.activation = Int32(ONYX_ACTIVATION_CLIP.rawValue)
+            problem.clip_min = low
+            problem.clip_max = high
+        }
+        let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1))
+        let threads = threadCount(requested: requested, work: work.overflow ? Int.max : work.partialValue)
+        try run(problem, threads: threads, aPacked: problem.packed_a != nil, bPacked: problem.packed_b != nil)
+    }
+
+    /// One rectangle of C per thread, on tile boundaries.
+    private struct Split {
+        let rowParts: Int
+        let columnParts: Int
+    }
+
+    /// The split of an m × n × k product over `threads` with the least
+    /// per-thread cost: kernel work on its tiles plus its share of packing.
+    /// When rows are split, B is packed once up front by all threads
+    /// together; A is packed by each thread for its rows, so splitting
+    /// columns repeats A's packing in every thread.
+    private static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
+        let rowTiles = (m + tileRows - 1) / tileRows
+        let columnTiles = (n + tileColumns - 1) / tileColumns
+        // A packed element costs about as much as 16 kernel multiply-adds.
+        let packCost = 16
+        var best = Split(rowParts: 1, columnParts: 1)
+        var bestCost = Int.max
+        for rowParts in 1...threads where threads % rowParts == 0 {
+            let columnParts = threads / rowParts
+            guard rowParts <= rowTiles, columnParts <= columnTiles else { continue }
+            let rows = (rowTiles + rowParts - 1) / rowParts * tileRows
+            let columns = (columnTiles + columnParts - 1) / columnParts * tileColumns
+            var cost = rows &* columns &* k
+            if !aPacked { cost &+= packCost &* min(rows, m) &* k }
+            if !bPacked { cost &+= packCost &* (rowParts > 1 ? n / threads : min(columns, n)) &* k }
+            if cost < bestCost || (cost == bestCost && columnParts > best.columnParts) {
+                best = Split(rowParts: rowParts, columnParts: columnParts)
+                bestCost = cost
+            }
+        }
+        return best
+    }
+
+    private static func run(_ problem: onyx_sgemm_problem, threads: Int, aPacked: Bool, bPacked: Bool) throws {
+        var problem = problem
+        if threads <= 1 {
+            guard onyx_sgemm(&problem) == 0 else { throw packingFailure }
+            return
+        }
+        let (m, n, k) = (Int(problem.m), Int(problem.n), Int(problem.k))
+        let layout = split(m: m, n: n, k: k, threads: threads, aPacked: aPacked, bPacked: bPacked)
+        guard layout.rowParts > 1, !bPacked, k > 0 else { return try runParts(problem, layout: layout) }
+        let count = onyx_sgemm_packed_b_count(k, n)
+        _ = try TensorAllocation.checkedBytes(.float, count: count)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { packed.deallocate() }
+        let source = Matrix(base: problem.b, rowStride: problem.b_row_stride, columnStride: problem.b_col_stride)
+        packB(source, k: k, n: n, into: packed, threads: threads)
+        problem.packed_b = UnsafePointer(packed)
+        try runParts(problem, layout: layout)
+    }
+
+    /// Packs all of B (k × n) into `packed` (`onyx_sgemm_packed_b_count(k, n)`
+    /// floats), each of `threads` threads taking a band of columns.
+    static func packB(_ b: Matrix, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+        let columnTiles = (n + tileColumns - 1) / tileColumns
+        let parts = max(1, min(threads, columnTiles))
+        parallelFor(parts) { part in
+            let j0 = columnTiles * part / parts * tileColumns
+            let j1 = min(columnTiles * (part + 1) / parts * tileColumns, n)
+            _ = onyx_sgemm_pack_b_part(k, n, b.base, b.rowStride, b.columnStride, 0, k, j0, j1, packed)
+        }
+    }
+
+    private static func runParts(_ problem: onyx_sgemm_problem, layout: Split) throws {
+        var problem = problem
+        let (m, n) = (Int(problem.m), Int(problem.n))
+        let rowTiles = (m + tileRows - 1) / tileRows
+        let columnTiles = (n + tileColumns - 1) / tileColumns
+        let parts = layout.rowParts * layout.columnParts
+        var status = [Int32](repeating: 0, count: parts)
+        withUnsafePointer(to: &problem) { shared in
+            status.withUnsafeMutableBufferPointer { results in
+                parallelFor(parts) { part in
+                    let rowPart = part / layout.columnParts
+                    let columnPart = part % layout.columnParts
+                    let m0 = rowTiles * rowPart / layout.rowParts * tileRows
+                    let m1 = rowTiles * (rowPart + 1) / layout.rowParts * tileRows
+                    let n0 = columnTiles * columnPart / layout.columnParts * tileColumns
+                    let n1 = columnTiles * (columnPart + 1) / layout.columnParts * tileColumns
+                    results[part] = onyx_sgemm_range(shared, m0, min(m1, m), n0, min(n1, n))
+                }
+            }
+        }
+        guard status.allSatisfy({ $0 == 0 }) else { throw packingFailure }
+    }
+
+    /// Calls `body(index)` for every index below `iterations` on Dispatch's
+    /// worker threads and returns when all are done. The calls run
+    /// concurrently, so each must touch only memory no other index touches.
+    static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UncheckedSendable(value: escapable)
+            DispatchQueue.concurrentPerform(iterations: iterations) { shared.value($0) }
+        }
+    }
+
+    private struct UncheckedSendable<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    private static var packingFailure: OnyxError { .resourceLimit("no memory for the GEMM packing buffers") }
+
+    /// Runs `body(index, threadsForItem, &scratch)` for `count` independent
+    /// items (batch matrices, conv groups): spread over threads when there
+    /// are enough items to share out evenly (each worker making its own
+    /// scratch with `makeScratch`), otherwise one after another with the
+    /// threads handed to each item.
+    static func forEachItem<Scratch>(
+        count: Int, threads requested: Int?, workPerItem: Int,
+        makeScratch: () throws -> Scratch, _ body: (Int, Int, inout Scratch) throws -> Void
+    ) throws {
+        guard count > 0 else { return }
+        let total = workPerItem.multipliedReportingOverflow(by: count)
+        let threads = threadCount(requested: requested, work: total.overflow ? Int.max : total.partialValue)
+        let spread = threads > 1 && count >= threads && (count % threads == 0 || count >= 4 * threads)
+        guard spread else {
+            var scratch = try makeScratch()
+            for index in 0..<count { try body(index, requested ?? activeCores, &scratch) }
+            return
+        }
+        var failures = [Error?](repeating: nil, count: threads)
+        failures.withUnsafeMutableBufferPointer { errors in
+            parallelFor(threads) { worker in
+                do {
+                    var scratch = try makeScratch()
+                    for index in stride(from: worker, to: count, by: threads) { try body(index, 1, &scratch) }
+                } catch {
+                    errors[worker] = error
+                }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    }
+}
+
+/// An operand packed once (at plan time, for constant weights) in the layout
+/// the kernels read: A as m × k in 6-row panels, or B as k × n in 16-column panels.
+final class PackedMatrix: @unchecked Sendable {
+    enum Side { case a, b }
+    let side: Side
+    let rows: Int
+    let columns: Int
+    let storage: UnsafeMutablePointer<Float>
+    private let count: Int
+
+    /// Packs `matrix` (rows × columns) as the A (`.a`) or B (`.b`) operand.
+    init(_ side: Side, rows: Int, columns: Int, from matrix: Gemm.Matrix) throws {
+        self.side = side
+        self.rows = rows
+        self.columns = columns
+        count = side == .a ? onyx_sgemm_packed_a_count(rows, columns) : onyx_sgemm_packed_b_count(rows, columns)
+        _ = try TensorAllocation.checkedBytes(.float, count: count)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        storage = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if side == .a {
+            onyx_sgemm_pack_a(rows, columns, matrix.base, matrix.rowStride, matrix.columnStride, storage)
+        } else {
+            onyx_sgemm_pack_b(rows, columns, matrix.base, matrix.rowStride, matrix.columnStride, storage)
+        }
+    }
+
+    deinit { storage.deallocate() }
+}
+
+/// Constant weights packed at plan time, kept with the buffer they were packed
+/// from: a run uses them only when it is handed that same tensor (a feed may
+/// override an initializer that is also a graph input).
+struct PackedConstant: Sendable {
+    let source: TensorBuffer
+    let shape: [Int]
+    /// One packed matrix per group (Conv) or a single one (MatMul, Gemm).
+    let matrices: [PackedMatrix]
+
+    init?(_ tensor: Tensor, matrices: [PackedMatrix]) {
+        guard let buffer = tensor.buffer else { return nil }
+        source = buffer
+        shape = tensor.shape
+        self.matrices = matrices
+    }
+
+    func matches(_ tensor: Tensor) -> Bool { tensor.buffer === source && tensor.shape == shape }
+}

@@ -1,0 +1,53 @@
+import CKernels
+import Dispatch
+
+/// Timings of the float32 GEMM for the `onyx-kernel-bench` harness: the same
+/// `Gemm.multiply` the operators call, on matrices of small integers.
+public enum KernelBenchmark {
+    /// The microkernel this CPU runs ("avx2-fma", "neon" or "portable").
+    public static var kernelName: String { String(cString: onyx_sgemm_kernel_name()) }
+
+    /// Which operand is packed before timing, as plan-time weights are.
+    public enum Prepacked: Sendable {
+        case none
+        case a
+        case b
+    }
+
+    /// The fastest of repeated m × n × k products in seconds, over about
+    /// `duration` seconds after one warm-up run.
+    public static func sgemmSeconds(
+        m: Int, n: Int, k: Int, threads: Int, prepacked: Prepacked = .none, duration: Double = 0.5
+    ) throws -> Double {
+        let a = (0..<(m * k)).map { Float($0 % 7 - 3) }
+        let b = (0..<(k * n)).map { Float($0 % 5 - 2) }
+        var c = [Float](repeating: 0, count: m * n)
+        return try a.withUnsafeBufferPointer { ap in
+            try b.withUnsafeBufferPointer { bp in
+                try c.withUnsafeMutableBufferPointer { cp in
+                    guard let out = cp.baseAddress else { return 0 }
+                    let aMatrix = Gemm.Matrix.rowMajor(ap.baseAddress, columns: k)
+                    let bMatrix = Gemm.Matrix.rowMajor(bp.baseAddress, columns: n)
+                    let aOperand: Gemm.Operand = prepacked == .a
+                        ? .packed(try PackedMatrix(.a, rows: m, columns: k, from: aMatrix)) : .matrix(aMatrix)
+                    let bOperand: Gemm.Operand = prepacked == .b
+                        ? .packed(try PackedMatrix(.b, rows: k, columns: n, from: bMatrix)) : .matrix(bMatrix)
+                    let once = {
+                        try Gemm.multiply(m: m, n: n, k: k, a: aOperand, b: bOperand, c: out, ldc: n, threads: threads)
+                    }
+                    try once()
+                    var best = Double.infinity
+                    var spent = 0.0
+                    repeat {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try once()
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        best = min(best, seconds)
+                        spent += seconds
+                    } while spent < duration
+                    return best
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import CKernels
+
+/// The float32 Conv fast path on the packed GEMM kernels. Per (batch, group)
+/// the output block [filters/group, positions] is W_g · columns: for a 1×1
+/// convolution with unit strides and no padding the columns are the input
+/// planes themselves (no copy); otherwise the input is unfolded (im2col)
+/// into a [channels/group · taps, positions] matrix, written straight into
+/// the GEMM's packed-panel layout (no second copy). The weights are the A
+/// operand, packed once per group when they are constant; the bias is fused
+/// as a per-row bias, and an activation may be fused after it.
+extension ConvProblem {
+    /// Constant float32 weights packed per group as the GEMM's A operand.
+    static func packedWeights(_ w: Tensor?, group: Int) -> PackedConstant? {
+        guard let w, w.elementType == .float, w.shape.count >= 3, group >= 1, w.count > 0,
+              w.shape[0] % group == 0
+        else { return nil }
+        let perGroup = w.shape[0] / group
+        let depth = w.count / w.shape[0]
+        guard let matrices = try? w.withElements(Float.self, { weights in
+            try (0..<group).map { g in
+                try PackedMatrix(
+                    .a, rows: perGroup, columns: depth,
+                    from: .rowMajor(weights.baseAddress.map { $0 + g &* perGroup &* depth }, columns: depth))
+            }
+        }) else { return nil }
+        return PackedConstant(w, matrices: matrices)
+    }
+
+    /// True for a 1×1 (×1…) convolution with unit strides and no padding: its
+    /// columns matrix is the input itself.
+    var isPointwise: Bool {
+        geometry.kernel.allSatisfy { $0 == 1 } && geometry.strides.allSatisfy { $0 == 1 }
+            && (geometry.padBegin + geometry.padEnd).allSatisfy { $0 == 0 }
+    }
+
+    func runFloat(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], packed: PackedConstant?,
+        activation: Gemm.Activation = .none, threads: Int?
+    ) throws -> Tensor {
+        let channelsPerGroup = channels / group
+        let filtersPerGroup = filters / group
+        let taps = try Tensor.checkedCount(geometry.kernel)
+        let positions = try Tensor.checkedCount(geometry.output)
+        let inputSize = try Tensor.checkedCount(geometry.input)
+        let depth = try Tensor.checkedCount([channelsPerGroup, taps])
+        let pointwise = isPointwise
+        let columnCount = pointwise ? 0 : onyx_sgemm_packed_b_count(depth, positions)
+        _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
+        let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
+        let packedGroups = packed.flatMap { $0.matches(w) ? $0.matrices : nil }
+        let bias = try b?.scalars(as: Float.self) ?? []
+        return try Tensor.make(Float.self, outShape) { out in
+            guard let outBase = out.baseAddress else { return }
+            try x.withElements(Float.self) { input in
+                try w.withElements(Float.self) { weights in
+                    try bias.withUnsafeBufferPointer { biasValues in
+                        try Gemm.forEachItem(
+                            count: batch &* group, threads: threads, workPerItem: filtersPerGroup &* positions &* max(depth, 1),
+                            // Every element is written by the unfolding before it is read.
+                            makeScratch: { [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount } }
+                        ) { item, itemThreads, columns in
+                            let (n, g) = item.quotientAndRemainder(dividingBy: group)
+                            let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
+                            let weightOperand: Gemm.Operand = packedGroups.map { .packed($0[g]) }
+                                ?? .matrix(.rowMajor(weights.baseAddress.map { $0 + g &* filtersPerGroup &* depth }, columns: depth))
+                            let rowBias: Gemm.Bias = b == nil ? .none
+                                : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
+                            let target = outBase + (n &* filters &+ g &* filtersPerGroup) &* positions
+                            let multiply = { (columnsOperand: Gemm.Operand) in
+                                try Gemm.multiply(
+                                    m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
+                                    c: target, ldc: positions, bias: rowBias, activation: activation, threads: itemThreads)
+                            }
+                            guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
+                            try columns.withUnsafeMutableBufferPointer { buffer in
+                                guard let base = buffer.baseAddress else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
+                                if let source {
+                                    unfold.run(source, channels: channelsPerGroup, into: base, threads: itemThreads)
+                                } else {
+                                    base.update(repeating: 0, count: buffer.count)
+                                }
+                                try multiply(.packedBuffer(base))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// im2col: one group's input planes unfolded into rows (channel, tap) ×
+/// columns (output position), zeros where a tap falls in the padding, each
+/// row packed into the GEMM's B layout as soon as it is made. 1-D and 2-D
+/// convolutions copy whole runs of an input row; higher ranks go through a
+/// table of input offsets.
+struct Unfolding {
+    let geometry: ConvGeometry
+    let taps: Int
+    let positions: Int
+    /// Input offset of each (tap, position), -1 in padding; ranks above 2 only.
+    let table: [Int]?
+
+    init(geometry: ConvGeometry, taps: Int, positions: Int) throws {
+        self.geometry = geometry
+        self.taps = taps
+        self.positions = positions
+        if geometry.input.count > 2 {
+            let count = try Tensor.checkedCount([taps, positions])
+            _ = try TensorAllocation.checkedBytes(.int64, count: count)
+            var table = [Int](repeating: -1, count: count)
+            geometry.forEachTap { out, tap, input in table[tap &* positions &+ out] = input ?? -1 }
+            self.table = table
+        } else {
+            table = nil
+        }
+    }
+
+    /// Fills `packed` (`onyx_sgemm_packed_b_count(channels · taps, positions)`
+    /// floats) with the unfolded `channels` planes at `input`.
+    func run(_ input: UnsafePointer<Float>, channels: Int, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputSize = geometry.inputCount
+        let depth = channels &* taps
+        let parts = min(threads, channels, max(1, depth &* positions / (1 << 16)))
+        let body = { (first: Int, last: Int) in
+            var row = [Float](repeating: 0, count: positions)
+            row.withUnsafeMutableBufferPointer { buffer in
+                guard let line = buffer.baseAddress else { return }
+                for c in first..<last {
+                    let plane = input + c &* inputSize
+                    for tap in 0..<taps {
+                        if let table {
+                            for index in 0..<positions {
+                                let offset = table[tap &* positions &+ index]
+                                line[index] = offset < 0 ? 0 : plane[offset]
+                            }
+                        } else {
+                            unfoldRow(plane, tap: tap, into: line)
+                        }
+                        let p = c &* taps &+ tap
+                        _ = onyx_sgemm_pack_b_part(depth, positions, line, positions, 1, p, p &+ 1, 0, positions, packed)
+                    }
+                }
+            }
+        }
+        guard parts > 1 else { return body(0, channels) }
+        Gemm.parallelFor(parts) { part in body(channels &* part / parts, channels &* (part &+ 1) / parts) }
+    }
+
+    /// Row `tap` of one channel of a 1-D or 2-D convolution: `positions` values.
+    private func unfoldRow(_ plane: UnsafePointer<Float>, tap: Int, into row: UnsafeMutablePointer<Float>) {
+        let twoD = geometry.input.count == 2
+        let (height, width) = twoD ? (geometry.input[0], geometry.input[1]) : (1, geometry.input[0])
+        let (outHeight, outWidth) = twoD ? (geometry.output[0], geometry.output[1]) : (1, geometry.output[0])
+        let kernelWidth = twoD ? geometry.kernel[1] : geometry.kernel[0]
+        let (strideH, strideW) = twoD ? (geometry.strides[0], geometry.strides[1]) : (1, geometry.strides[0])
+        let (dilationH, dilationW) = twoD ? (geometry.dilations[0], geometry.dilations[1]) : (1, geometry.dilations[0])
+        let (padH, padW) = twoD ? (geometry.padBegin[0], geometry.padBegin[1]) : (0, geometry.padBegin[0])
+        let (kh, kw) = tap.quotientAndRemainder(dividingBy: kernelWidth)
+        let shift = kw &* dilationW &- padW
+        // Output columns whose input column ow · strideW + shift lies in [0, width).
+        let low = min(outWidth, shift >= 0 ? 0 : (strideW &- 1 &- shift) / strideW)
+        let high = max(low, min(outWidth, width &- shift <= 0 ? 0 : (width &- shift &+ strideW &- 1) / strideW))
+        for oh in 0..<outHeight {
+            let ih = oh &* strideH &+ kh &* dilationH &- padH
+            let target = row + oh &* outWidth
+            guard ih >= 0 && ih < height else {
+                target.update(repeating: 0, count: outWidth)
+                continue
+            }
+            let start = ih &* width &+ shift
+            if low > 0 { target.update(repeating: 0, count: low) }
+            if strideW == 1 {
+                (target + low).update(from: plane + (start &+ low), count: high &- low)
+            } else {
+                for ow in low..<high { target[ow] = plane[start &+ ow &* strideW] }
+            }
+            if high < outWidth { (target + high).update(repeating: 0, count: outWidth &- high) }
+        }
+    }
+}
