@@ -26,6 +26,7 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Write the names of the passing cases to this file.") var writePassing: String?
     @Option(help: "Seconds before a case is stopped and counted as an error.") var timeout: Double = 300
     @Flag(help: "Print only failures and the summary.") var quiet = false
+    @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -49,7 +50,8 @@ struct TestCommand: ParsableCommand {
             semaphore.wait()
             group.enter()
             DispatchQueue.global().async {
-                let result = Self.runIsolated(testCase, executable: executable, timeout: timeout)
+                let result = Self.runIsolated(
+                    testCase, executable: executable, timeout: timeout, optimize: !noOptimize)
                 queue.sync {
                     results.add(testCase.name, result)
                     if !quiet || result.outcome != .pass {
@@ -139,10 +141,13 @@ struct TestCommand: ParsableCommand {
     }
 
     /// Runs one case in a child `onyx test-case` process.
-    static func runIsolated(_ testCase: ConformanceCase, executable: String, timeout: Double) -> ConformanceCase.Result {
+    static func runIsolated(
+        _ testCase: ConformanceCase, executable: String, timeout: Double, optimize: Bool = true
+    ) -> ConformanceCase.Result {
         let outcome: ChildProcess.Outcome
         do {
-            outcome = try ChildProcess.run(executable, ["test-case", testCase.directory.path], timeout: timeout)
+            let arguments = ["test-case", testCase.directory.path] + (optimize ? [] : ["--no-optimize"])
+            outcome = try ChildProcess.run(executable, arguments, timeout: timeout)
         } catch {
             return .init(outcome: .error, message: "\(error)")
         }
@@ -177,9 +182,12 @@ struct TestCaseCommand: ParsableCommand {
         shouldDisplay: false)
 
     @Argument(help: "The case folder.") var directory: String
+    @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
 
     func run() throws {
-        let result = ConformanceCase(directory: URL(fileURLWithPath: directory)).run()
+        var options = SessionOptions()
+        options.optimize = !noOptimize
+        let result = ConformanceCase(directory: URL(fileURLWithPath: directory)).run(options: options)
         let data = try JSONEncoder().encode(result)
         print(String(decoding: data, as: UTF8.self))
     }

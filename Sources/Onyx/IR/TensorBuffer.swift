@@ -30,7 +30,9 @@ public final class TensorBuffer: @unchecked Sendable {
     deinit {
         switch release {
         case .free: Foundation.free(baseAddress)
-        case .deallocate: baseAddress?.deallocate()
+        case .deallocate:
+            baseAddress?.deallocate()
+            LiveTensorBytes.shared.subtract(byteCount)
         case .keepAlive, .none: break
         }
     }
@@ -43,6 +45,7 @@ public final class TensorBuffer: @unchecked Sendable {
         guard byteCount > 0 else { return .empty }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        LiveTensorBytes.shared.add(byteCount)
         return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .deallocate)
     }
 
@@ -51,6 +54,7 @@ public final class TensorBuffer: @unchecked Sendable {
         guard bytes.count > 0, let source = bytes.baseAddress else { return .empty }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
         pointer.copyMemory(from: source, byteCount: bytes.count)
+        LiveTensorBytes.shared.add(bytes.count)
         return TensorBuffer(baseAddress: pointer, byteCount: bytes.count, release: .deallocate)
     }
 
@@ -71,5 +75,32 @@ public final class TensorBuffer: @unchecked Sendable {
     /// The bytes as a read-only buffer pointer.
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: baseAddress, count: byteCount)
+    }
+}
+
+/// Bytes held by tensor buffers Onyx allocated itself and has not freed,
+/// process-wide. Allocation checks use it so that a graph cannot exhaust the
+/// machine through many tensors that are each under the per-tensor limit.
+final class LiveTensorBytes: @unchecked Sendable {
+    static let shared = LiveTensorBytes()
+    private let lock = NSLock()
+    private var bytes = 0
+
+    var current: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return bytes
+    }
+
+    func add(_ count: Int) {
+        lock.lock()
+        bytes &+= count
+        lock.unlock()
+    }
+
+    func subtract(_ count: Int) {
+        lock.lock()
+        bytes &-= count
+        lock.unlock()
     }
 }

@@ -1,14 +1,22 @@
 /// Tensor construction for kernels: every output buffer is allocated here,
 /// with its size checked against a limit before any memory is touched.
 enum TensorAllocation {
-    /// Upper bound on one tensor's bytes (half of physical memory).
+    /// Upper bound on the bytes of tensors Onyx allocates and holds at once
+    /// (half of physical memory).
     static let limit = ModelLoader.defaultMemoryLimit
 
     /// Bytes `count` elements of `type` need, or an error when the count
-    /// overflows or exceeds the limit.
+    /// overflows, or when the bytes together with the tensor memory already
+    /// live in the process would exceed the limit.
     static func checkedBytes(_ type: ElementType, count: Int) throws -> Int {
         guard let bytes = type.byteCount(forElements: count), bytes <= limit else {
             throw OnyxError.resourceLimit("a \(type) tensor of \(count) elements exceeds the memory limit")
+        }
+        let live = LiveTensorBytes.shared.current
+        guard bytes <= limit - min(live, limit) else {
+            throw OnyxError.resourceLimit(
+                "a \(type) tensor of \(count) elements would bring live tensor memory to "
+                    + "\((live + bytes) >> 20) MiB, over the limit of \(limit >> 20) MiB")
         }
         return bytes
     }

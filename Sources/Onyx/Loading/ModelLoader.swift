@@ -157,4 +157,12 @@ extension Model {
     public init(contentsOf url: URL, options: LoadOptions = .init()) throws {
         self = try ModelLoader.load(contentsOf: url, options: options).model
     }
+
+    /// Checks a model built in memory as loading a file would (opset
+    /// imports, single definitions, no cycle) and sorts its nodes.
+    public init(validating model: Model, options: LoadOptions = .init()) throws {
+        var copy = model
+        try ModelLoader.validate(&copy, options: options)
+        self = copy
+    }
 }

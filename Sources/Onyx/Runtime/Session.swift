@@ -10,6 +10,8 @@ public struct SessionOptions: Sendable {
     public var optimize: Bool = true
     /// Optimizer passes to skip, by name.
     public var disabledPasses: Set<String> = []
+    /// Optimizer passes that are off by default to run, by name.
+    public var enabledPasses: Set<String> = []
     /// Most bytes a run may allocate for one tensor; nil means half of
     /// physical memory. Today kernels check every allocation against the
     /// default (half of physical memory); a per-session limit is not enforced yet.
@@ -28,7 +30,10 @@ public struct SessionOptions: Sendable {
 /// before any kernel runs. A session is immutable and `run` may be called
 /// from several threads at once.
 public final class Session: Sendable {
+    /// The model as it runs: optimized unless `options.optimize` is false.
     public let model: Model
+    /// What the optimizer did, when it ran.
+    public let optimizationReport: OptimizationReport?
     public let options: SessionOptions
     /// Inputs a caller must feed (graph inputs without an initializer).
     public let inputs: [ValueInfo]
@@ -45,8 +50,16 @@ public final class Session: Sendable {
         }
     }
 
-    /// Prepares `model`.
-    public init(model: Model, options: SessionOptions = .init()) throws {
+    /// Prepares `model`, running the optimizer (``PassPipeline``) first
+    /// unless `options.optimize` is false.
+    public init(model original: Model, options: SessionOptions = .init()) throws {
+        var model = original
+        if options.optimize {
+            let optimizer = Optimizer(disabledPasses: options.disabledPasses, enabledPasses: options.enabledPasses)
+            (model, optimizationReport) = try optimizer.optimize(original)
+        } else {
+            optimizationReport = nil
+        }
         self.model = model
         self.options = options
         self.inputs = model.graph.runtimeInputs
