@@ -13,6 +13,10 @@ public enum OptimizerAssertions {
         /// Op counts (graph and subgraphs) before and after.
         public var countsBefore: [String: Int]
         public var countsAfter: [String: Int]
+        /// When the optimized model has fused `ai.onyx` nodes: the same
+        /// optimization with them written back in standard ops
+        /// (``Optimizer/allowCustomOps`` false), which is checked too.
+        public var lowered: Model?
         /// The largest error over all float outputs, relative as described
         /// in ``compare(_:_:)``.
         public var maxError: Double
@@ -20,11 +24,21 @@ public enum OptimizerAssertions {
 
     /// Runs the pass called `pass` alone, or the whole standard pipeline
     /// when `pass` is nil, with the off-by-default passes in `enable` on.
+    /// With `allowCustomOps` false, fused `ai.onyx` nodes are written back
+    /// in standard ops, as `onyx optimize` does.
     public static func optimize(
-        _ model: Model, pass: String? = nil, enable: Set<String> = []
+        _ model: Model, pass: String? = nil, enable: Set<String> = [], allowCustomOps: Bool = true
     ) throws -> (model: Model, report: OptimizationReport) {
-        let optimizer = try pass.map { try Optimizer.only($0) } ?? Optimizer(enabledPasses: enable)
+        var optimizer = try pass.map { try Optimizer.only($0) } ?? Optimizer(enabledPasses: enable)
+        optimizer.allowCustomOps = allowCustomOps
         return try optimizer.optimize(model)
+    }
+
+    /// True when `graph` or a subgraph has a node of the `ai.onyx` domain.
+    public static func hasCustomOps(_ graph: Graph) -> Bool {
+        var found = false
+        graph.forEachNode { node, _ in if node.domain == OnyxDomain.name { found = true } }
+        return found
     }
 
     /// How many nodes of each op type the graph and its subgraphs hold.
@@ -106,7 +120,9 @@ public enum OptimizerAssertions {
     /// Optimizes `model` (one pass or the pipeline), checks that output
     /// and input names survive (inputs an initializer backs excepted, for
     /// IR < 4 models), runs both models on the same seeded random
-    /// feeds and compares their outputs.
+    /// feeds and compares their outputs. When the optimized model has fused
+    /// `ai.onyx` nodes, the standard-op form is compared as well and the
+    /// error is the larger of the two.
     public static func check(_ model: Model, pass: String? = nil, enable: Set<String> = [], seed: UInt64 = 0) throws -> Outcome {
         let (optimized, report) = try optimize(model, pass: pass, enable: enable)
         guard optimized.graph.outputs.map(\.name) == model.graph.outputs.map(\.name) else {
@@ -117,9 +133,19 @@ public enum OptimizerAssertions {
             throw OnyxError.invalidModel("input names changed")
         }
         let feeds = try randomFeeds(for: model, seed: seed)
-        let error = try compare(run(optimized, feeds: feeds), run(model, feeds: feeds))
+        let expected = try run(model, feeds: feeds)
+        var error = try compare(run(optimized, feeds: feeds), expected)
+        var lowered: Model?
+        if hasCustomOps(optimized.graph) {
+            let standard = try optimize(model, pass: pass, enable: enable, allowCustomOps: false).model
+            if hasCustomOps(standard.graph) {
+                throw OnyxError.invalidModel("ai.onyx nodes left after writing back in standard ops")
+            }
+            error = max(error, try compare(run(standard, feeds: feeds), expected))
+            lowered = standard
+        }
         return Outcome(
             original: model, optimized: optimized, report: report, countsBefore: opCounts(model.graph),
-            countsAfter: opCounts(optimized.graph), maxError: error)
+            countsAfter: opCounts(optimized.graph), lowered: lowered, maxError: error)
     }
 }

@@ -10,7 +10,8 @@ struct OptimizeCommand: ParsableCommand {
         discussion: """
             Runs the optimizer passes in order until nothing changes, validating the \
             graph after every rewrite, and writes the result with standard ONNX \
-            operators only, so any ONNX runtime can run it. Prints one line; --report \
+            operators only, so any ONNX runtime can run it: fused kernels are written \
+            back in standard ops unless --allow-custom-ops keeps them as ai.onyx nodes. Prints one line; --report \
             adds a line per pass (rewrites by kind and the candidates a guard declined, \
             with the reason), --json prints the same as one JSON object. \
             --stop-after N stops after N rewrites, to bisect a bad rewrite. \
@@ -26,6 +27,8 @@ struct OptimizeCommand: ParsableCommand {
     @Option(name: .customLong("enable-pass"), help: "Run the pass NAME that is off by default (repeatable).")
     var enabledPasses: [String] = []
     @Option(help: "Stop after N rewrites.") var stopAfter: Int?
+    @Flag(help: "Keep Onyx's fused kernels as ai.onyx-domain nodes (only Onyx can run the file) instead of writing them back in standard ops.")
+    var allowCustomOps = false
 
     func validate() throws {
         if let stopAfter, stopAfter < 0 { throw ValidationError("--stop-after must be at least 0") }
@@ -40,7 +43,8 @@ struct OptimizeCommand: ParsableCommand {
         let original = try Model(contentsOf: URL(fileURLWithPath: model))
         let loaded = DispatchTime.now().uptimeNanoseconds
         let optimizer = Optimizer(
-            disabledPasses: Set(disabledPasses), enabledPasses: Set(enabledPasses), stopAfter: stopAfter)
+            disabledPasses: Set(disabledPasses), enabledPasses: Set(enabledPasses), stopAfter: stopAfter,
+            allowCustomOps: allowCustomOps)
         let (optimized, summary) = try optimizer.optimize(original)
         let done = DispatchTime.now().uptimeNanoseconds
         do {

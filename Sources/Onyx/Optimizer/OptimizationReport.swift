@@ -55,6 +55,9 @@ public struct OptimizationReport: Sendable, Encodable {
     public var rewrites: Int = 0
     /// True when `stopAfter` ended the run before a fixed point.
     public var stoppedEarly = false
+    /// Fused `ai.onyx` nodes written back in standard ops at the end
+    /// (``Optimizer/allowCustomOps`` false).
+    public var loweredCustomOps = 0
     /// Node counts (with subgraphs) before and after.
     public var nodesBefore = 0
     public var nodesAfter = 0
@@ -71,6 +74,9 @@ public struct OptimizationReport: Sendable, Encodable {
             for decline in summary.declines {
                 lines.append("  declined \(decline.opType) \"\(decline.candidate)\": \(decline.reason)")
             }
+        }
+        if loweredCustomOps > 0 {
+            lines.append("\(loweredCustomOps) fused ai.onyx nodes written back in standard ops")
         }
         if stoppedEarly { lines.append("stopped after \(rewrites) rewrites (--stop-after)") }
         return lines.joined(separator: "\n")

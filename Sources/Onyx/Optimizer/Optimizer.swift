@@ -20,11 +20,16 @@ public struct Optimizer: Sendable {
     public var stopAfter: Int?
     /// Most rounds over one graph before giving up on a fixed point.
     public var maxRounds = 32
+    /// Keep the fused `ai.onyx` ops the passes create (true: what `Session`
+    /// runs), or write them back in standard ONNX ops after the passes
+    /// (false: a file any runtime can run; see ``OnyxDomain``).
+    public var allowCustomOps = true
 
     public init(
         passes: [any GraphPass] = PassPipeline.standard, disabledPasses: Set<String> = [],
-        enabledPasses: Set<String> = [], stopAfter: Int? = nil
+        enabledPasses: Set<String> = [], stopAfter: Int? = nil, allowCustomOps: Bool = true
     ) {
+        self.allowCustomOps = allowCustomOps
         self.passes = passes
         self.disabledPasses = disabledPasses
         self.enabledPasses = enabledPasses
@@ -61,6 +66,20 @@ public struct Optimizer: Sendable {
         run.report.nodesBefore = Self.nodeCount(model.graph)
         var result = model
         try run.optimize(&result.graph, outerScope: [], depth: 0, path: "")
+        if allowCustomOps {
+            CustomOps.importDomainIfUsed(&result)
+        } else {
+            run.report.loweredCustomOps = try CustomOps.lower(&result)
+            if run.report.loweredCustomOps > 0 {
+                do {
+                    try GraphValidation.validate(&result.graph, outerScope: [], depth: 0, maxDepth: Run.maxDepth)
+                } catch let error as OnyxError {
+                    var wrapped = error
+                    wrapped.message = "writing fused ai.onyx nodes back in standard ops left an inconsistent graph: \(error.message)"
+                    throw wrapped
+                }
+            }
+        }
         if model.irVersion < 4 { Self.listInitializersAsInputs(&result.graph) }
         run.report.nodesAfter = Self.nodeCount(result.graph)
         return (result, run.report)
