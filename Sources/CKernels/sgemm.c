@@ -104,9 +104,25 @@ static onyx_microkernel select_kernel(int choice) {
 #endif
 }
 
+/* The 12x32 kernel for whole 12x32 blocks, or NULL. It pairs only with the
+ * AVX2 6x16 kernel, whose results it reproduces bit for bit. */
+static onyx_wide_microkernel select_wide_kernel(int choice) {
+#if defined(__x86_64__)
+    if (choice != ONYX_KERNEL_AUTO) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return onyx_kernel_12x32_avx512;
+    }
+#else
+    (void)choice;
+#endif
+    return NULL;
+}
+
 const char *onyx_sgemm_kernel_name(void) {
     onyx_microkernel kernel = select_kernel(ONYX_KERNEL_AUTO);
 #if defined(__x86_64__)
+    if (select_wide_kernel(ONYX_KERNEL_AUTO)) return "avx512+avx2-fma";
     if (kernel == onyx_kernel_6x16_avx2) return "avx2-fma";
 #elif defined(__aarch64__)
     if (kernel == onyx_kernel_6x16_neon) return "neon";
@@ -302,6 +318,44 @@ static void run_tile(onyx_microkernel kernel, size_t kc, const float *a, const f
     for (size_t i = 0; i < rows; i++) memcpy(c + (ptrdiff_t)i * ldc, tile + i * NR, columns * sizeof(float));
 }
 
+/* All tiles of an mc x nc block: whole 12x32 blocks by the wide kernel when
+ * there is one, the rest (and everything otherwise) in 6x16 tiles. */
+static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_t kc, const float *ap,
+                      const float *bp, float *c, ptrdiff_t ldc, size_t mc, size_t nc, const onyx_tile_epilogue *base,
+                      const float *row_bias, const float *col_bias) {
+    size_t wide_columns = 0;
+    if (wide && kc > 0 && mc >= 2 * MR) {
+        wide_columns = nc / (2 * NR) * (2 * NR);
+        size_t wide_rows = mc / (2 * MR) * (2 * MR);
+        onyx_tile_epilogue e = *base;
+        for (size_t jr = 0; jr < wide_columns; jr += 2 * NR) {
+            e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
+            for (size_t ir = 0; ir < wide_rows; ir += 2 * MR) {
+                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+                wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * kc, bp + (jr + NR) * kc,
+                     c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, &e);
+            }
+            for (size_t ir = wide_rows; ir < mc; ir += MR) {
+                size_t rows = min_size(MR, mc - ir);
+                for (size_t half = 0; half < 2 * NR; half += NR) {
+                    size_t jh = jr + half;
+                    run_tile(kernel, kc, ap + ir * kc, bp + jh * kc, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jh, ldc,
+                             rows, NR, base, row_bias ? row_bias + ir : NULL, col_bias ? col_bias + jh : NULL);
+                }
+            }
+        }
+    }
+    for (size_t jr = wide_columns; jr < nc; jr += NR) {
+        size_t columns = min_size(NR, nc - jr);
+        for (size_t ir = 0; ir < mc; ir += MR) {
+            size_t rows = min_size(MR, mc - ir);
+            run_tile(kernel, kc, ap ? ap + ir * kc : NULL, bp ? bp + jr * kc : NULL,
+                     c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, rows, columns, base,
+                     row_bias ? row_bias + ir : NULL, col_bias ? col_bias + jr : NULL);
+        }
+    }
+}
+
 int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n0, size_t n1) {
     if (m0 % MR != 0 || n0 % NR != 0) return -1;
     m1 = min_size(m1, p->m);
@@ -312,6 +366,7 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
     const size_t m_padded = round_up(p->m, MR);
     const size_t n_padded = round_up(p->n, NR);
     onyx_microkernel kernel = select_kernel(p->kernel);
+    onyx_wide_microkernel wide = select_wide_kernel(p->kernel);
 
     size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
     size_t b_floats = p->packed_b ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
@@ -353,17 +408,8 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
                     if (kc > 0) pack_a_block(p->a, p->a_row_stride, p->a_col_stride, ic, mc, pc, kc, a_buffer);
                     ap = a_buffer;
                 }
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t columns = min_size(NR, nc - jr);
-                    size_t j = jc + jr;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t rows = min_size(MR, mc - ir);
-                        size_t i = ic + ir;
-                        run_tile(kernel, kc, ap ? ap + ir * kc : NULL, bp ? bp + jr * kc : NULL,
-                                 p->c + (ptrdiff_t)i * p->ldc + (ptrdiff_t)j, p->ldc, rows, columns, &e,
-                                 row_bias ? row_bias + i : NULL, col_bias ? col_bias + j : NULL);
-                    }
-                }
+                run_block(kernel, wide, kc, ap, bp, p->c + (ptrdiff_t)ic * p->ldc + (ptrdiff_t)jc, p->ldc, mc, nc,
+                          &e, row_bias ? row_bias + ic : NULL, col_bias ? col_bias + jc : NULL);
             }
             pc += kc;
         } while (pc < k);

@@ -38,6 +38,14 @@ void onyx_kernel_6x16_portable(size_t kc, const float *a, const float *b, float 
 void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                            const onyx_tile_epilogue *e);
 #endif
+#if defined(__x86_64__)
+/* A 12x32 block from two A panels (rows 0-5, 6-11) and two B panels
+ * (columns 0-15, 16-31); the epilogue's biases cover 12 rows / 32 columns. */
+void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
+                              const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
+#endif
+typedef void (*onyx_wide_microkernel)(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
+                                      const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
 #if defined(__aarch64__)
 void onyx_kernel_6x16_neon(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                            const onyx_tile_epilogue *e);

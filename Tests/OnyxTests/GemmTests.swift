@@ -295,6 +295,28 @@ final class GemmTests: XCTestCase {
         XCTAssertTrue(target.allSatisfy { $0 == 0 })
     }
 
+    /// The AVX-512 12x32 blocks (where the CPU has them) give the very bits
+    /// of the 6x16 kernel, epilogues included, whatever the edges.
+    func testWideBlocksMatchNarrowTilesBitwise() throws {
+        let shapes = [(12, 32, 5), (24, 64, 300), (13, 33, 17), (144, 96, 257), (150, 47, 520), (35, 70, 1), (11, 31, 40)]
+        for (m, n, k) in shapes {
+            for (packA, transB) in [(false, false), (true, true)] {
+                let shape = Case(m: m, n: n, k: k, transB: transB, padC: 3, alpha: 0.75, beta: 0.5)
+                let bias = (0..<n).map { Float($0 % 5) - 2 }
+                for activation in [Gemm.Activation.none, .relu] {
+                    let wide = try shape.run(packA: packA, bias: bias, activation: activation).out
+                    let narrow = try shape.run(kernel: .noWide, packA: packA, bias: bias, activation: activation).out
+                    XCTAssertEqual(wide.map(\.bitPattern), narrow.map(\.bitPattern), "\(m)×\(n)×\(k) \(activation)")
+                }
+                let rowBias = (0..<m).map { Float($0 % 3) }
+                XCTAssertEqual(
+                    try shape.run(bias: rowBias, biasPerRow: true).out.map(\.bitPattern),
+                    try shape.run(kernel: .noWide, bias: rowBias, biasPerRow: true).out.map(\.bitPattern), "row bias")
+            }
+            try Case(m: m, n: n, k: k, alpha: 1.5).check()
+        }
+    }
+
     func testOneAndTwoThreadsBitwiseEqual() throws {
         XCTAssertEqual(Gemm.threadCount(requested: 1, work: 1 << 30), 1)
         XCTAssertEqual(Gemm.threadCount(requested: 8, work: 100), 1)

@@ -9,7 +9,9 @@
  * Operands are copied into packed panels (A in ONYX_SGEMM_MR-row panels, B in
  * ONYX_SGEMM_NR-column panels), blocked for the caches, and multiplied by a
  * 6x16 microkernel: AVX2+FMA on x86-64 CPUs that have it (chosen at run
- * time), NEON on AArch64, portable C elsewhere.
+ * time), NEON on AArch64, portable C elsewhere. On CPUs with AVX-512F, whole
+ * 12x32 blocks (two panels of each) go to a 12x32 AVX-512 kernel that
+ * computes every element with the same operations.
  *
  * Every element of C is computed by the same sequence of operations whatever
  * part of C a call covers, so splitting C over threads (onyx_sgemm_range) gives
@@ -52,6 +54,9 @@ typedef enum {
     ONYX_KERNEL_AUTO = 0,
     /** The portable C kernel (for tests). */
     ONYX_KERNEL_PORTABLE = 1,
+    /** The 6x16 kernels only, without the 12x32 AVX-512 blocks (for tests:
+     * both give bitwise the same result). */
+    ONYX_KERNEL_NO_WIDE = 2,
 } onyx_kernel_choice;
 
 typedef struct {
@@ -107,7 +112,7 @@ void onyx_sgemm_pack_b(size_t k, size_t n, const float *b, ptrdiff_t row_stride,
 int onyx_sgemm_pack_b_part(size_t k, size_t n, const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride,
                            size_t p0, size_t p1, size_t j0, size_t j1, float *packed);
 
-/** The name of the kernel ONYX_KERNEL_AUTO selects ("avx2-fma", "neon", "portable"). */
+/** The name of the kernel ONYX_KERNEL_AUTO selects ("avx512+avx2-fma", "avx2-fma", "neon", "portable"). */
 const char *onyx_sgemm_kernel_name(void);
 
 #ifdef __cplusplus

@@ -63,6 +63,8 @@ enum Gemm {
     enum KernelChoice: Sendable {
         case automatic
         case portable
+        /// The 6x16 kernels alone, without the AVX-512 12x32 blocks (bitwise the same results).
+        case noWide
     }
 
     /// The default thread count: one per active core. Read once: Foundation
@@ -102,7 +104,11 @@ enum Gemm {
         problem.beta = beta
         problem.c = c
         problem.ldc = ldc
-        problem.kernel = kernel == .portable ? Int32(ONYX_KERNEL_PORTABLE.rawValue) : Int32(ONYX_KERNEL_AUTO.rawValue)
+        switch kernel {
+        case .automatic: problem.kernel = Int32(ONYX_KERNEL_AUTO.rawValue)
+        case .portable: problem.kernel = Int32(ONYX_KERNEL_PORTABLE.rawValue)
+        case .noWide: problem.kernel = Int32(ONYX_KERNEL_NO_WIDE.rawValue)
+        }
         switch a {
         case .matrix(let matrix):
             problem.a = matrix.base

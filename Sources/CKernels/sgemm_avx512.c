@@ -1,0 +1,132 @@
+/* The 12x32 AVX-512 microkernel; compiled for AVX-512 by attribute only, called
+ * only after __builtin_cpu_supports says the CPU has AVX-512F.
+ *
+ * It reads the same packed layout as the 6x16 kernels: two 6-row panels of A
+ * and two 16-column panels of B, so a 12x32 block is four 6x16 tiles done at
+ * once with 24 accumulators. Every sum is the same chain of fused
+ * multiply-adds over k as in the 6x16 AVX2 kernel, and the epilogue does the
+ * same operations, so the result is bitwise the one the 6x16 kernel gives. */
+#include "sgemm_internal.h"
+#include "onyx_gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define ONYX_AVX512 __attribute__((target("avx512f")))
+
+/* One row of 32: two vectors of 16 sums, finished as in sgemm_internal.h. */
+static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float *c, __m512 s0, __m512 s1, int row,
+                                                                           const onyx_tile_epilogue *e) {
+    __m512 alpha = _mm512_set1_ps(e->alpha);
+    __m512 r0, r1;
+    if (e->first) {
+        r0 = _mm512_mul_ps(alpha, s0);
+        r1 = _mm512_mul_ps(alpha, s1);
+        if (e->beta != 0) {
+            __m512 beta = _mm512_set1_ps(e->beta);
+            r0 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(c), r0);
+            r1 = _mm512_fmadd_ps(beta, _mm512_loadu_ps(c + 16), r1);
+        }
+    } else {
+        r0 = _mm512_fmadd_ps(alpha, s0, _mm512_loadu_ps(c));
+        r1 = _mm512_fmadd_ps(alpha, s1, _mm512_loadu_ps(c + 16));
+    }
+    if (e->last) {
+        if (e->row_bias) {
+            __m512 bias = _mm512_set1_ps(e->row_bias[row]);
+            r0 = _mm512_add_ps(r0, bias);
+            r1 = _mm512_add_ps(r1, bias);
+        }
+        if (e->col_bias) {
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(e->col_bias));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(e->col_bias + 16));
+        }
+        /* max_ps / min_ps return their second operand when either is NaN. */
+        if (e->activation == ONYX_ACTIVATION_RELU) {
+            __m512 zero = _mm512_setzero_ps();
+            r0 = _mm512_max_ps(zero, r0);
+            r1 = _mm512_max_ps(zero, r1);
+        } else if (e->activation == ONYX_ACTIVATION_CLIP) {
+            __m512 lo = _mm512_set1_ps(e->clip_min);
+            __m512 hi = _mm512_set1_ps(e->clip_max);
+            r0 = _mm512_min_ps(hi, _mm512_max_ps(lo, r0));
+            r1 = _mm512_min_ps(hi, _mm512_max_ps(lo, r1));
+        }
+    }
+    _mm512_storeu_ps(c, r0);
+    _mm512_storeu_ps(c + 16, r1);
+}
+
+#define ONYX_ROW(acc0, acc1, panel, i, u)                                                                             \
+    do {                                                                                                              \
+        __m512 av = _mm512_set1_ps((panel)[6 * (u) + (i)]);                                                           \
+        acc0 = _mm512_fmadd_ps(av, b0, acc0);                                                                         \
+        acc1 = _mm512_fmadd_ps(av, b1, acc1);                                                                         \
+    } while (0)
+
+#define ONYX_STEP12(u)                                                                                                \
+    do {                                                                                                              \
+        __m512 b0 = _mm512_loadu_ps(bl + 16 * (u));                                                                   \
+        __m512 b1 = _mm512_loadu_ps(br + 16 * (u));                                                                   \
+        ONYX_ROW(c00, c01, at, 0, u);                                                                                 \
+        ONYX_ROW(c10, c11, at, 1, u);                                                                                 \
+        ONYX_ROW(c20, c21, at, 2, u);                                                                                 \
+        ONYX_ROW(c30, c31, at, 3, u);                                                                                 \
+        ONYX_ROW(c40, c41, at, 4, u);                                                                                 \
+        ONYX_ROW(c50, c51, at, 5, u);                                                                                 \
+        ONYX_ROW(c60, c61, ab, 0, u);                                                                                 \
+        ONYX_ROW(c70, c71, ab, 1, u);                                                                                 \
+        ONYX_ROW(c80, c81, ab, 2, u);                                                                                 \
+        ONYX_ROW(c90, c91, ab, 3, u);                                                                                 \
+        ONYX_ROW(ca0, ca1, ab, 4, u);                                                                                 \
+        ONYX_ROW(cb0, cb1, ab, 5, u);                                                                                 \
+    } while (0)
+
+ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
+                                         const float *b_right, float *c, ptrdiff_t ldc,
+                                         const onyx_tile_epilogue *e) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
+    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
+    __m512 ca0 = _mm512_setzero_ps(), ca1 = _mm512_setzero_ps();
+    __m512 cb0 = _mm512_setzero_ps(), cb1 = _mm512_setzero_ps();
+    const float *at = a_top, *ab = a_bottom, *bl = b_left, *br = b_right;
+    for (int i = 0; i < 2 * MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    size_t p = 0;
+    for (; p + 2 <= kc; p += 2) {
+        ONYX_STEP12(0);
+        ONYX_STEP12(1);
+        at += 2 * MR;
+        ab += 2 * MR;
+        bl += 2 * NR;
+        br += 2 * NR;
+    }
+    for (; p < kc; p++) {
+        ONYX_STEP12(0);
+        at += MR;
+        ab += MR;
+        bl += NR;
+        br += NR;
+    }
+    finish_row32(c + 0 * ldc, c00, c01, 0, e);
+    finish_row32(c + 1 * ldc, c10, c11, 1, e);
+    finish_row32(c + 2 * ldc, c20, c21, 2, e);
+    finish_row32(c + 3 * ldc, c30, c31, 3, e);
+    finish_row32(c + 4 * ldc, c40, c41, 4, e);
+    finish_row32(c + 5 * ldc, c50, c51, 5, e);
+    finish_row32(c + 6 * ldc, c60, c61, 6, e);
+    finish_row32(c + 7 * ldc, c70, c71, 7, e);
+    finish_row32(c + 8 * ldc, c80, c81, 8, e);
+    finish_row32(c + 9 * ldc, c90, c91, 9, e);
+    finish_row32(c + 10 * ldc, ca0, ca1, 10, e);
+    finish_row32(c + 11 * ldc, cb0, cb1, 11, e);
+}
+
+#endif
