@@ -37,6 +37,7 @@ extension ConvProblem {
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], packed: PackedConstant?,
         activation: Gemm.Activation = .none, threads: Int?
     ) throws -> Tensor {
+        if isDepthwise2D { return try runDepthwise(x, w, b, outShape, activation: activation, threads: threads) }
         let channelsPerGroup = channels / group
         let filtersPerGroup = filters / group
         let taps = try Tensor.checkedCount(geometry.kernel)

@@ -1,0 +1,74 @@
+import XCTest
+@testable import Onyx
+
+/// The direct depthwise kernel (`ConvOps+Depthwise.swift`) against the
+/// reference unfold-and-multiply Conv over many geometries, with and without
+/// bias and fused activations, and across thread counts.
+final class DepthwiseConvTests: XCTestCase {
+    struct Values {
+        var state: UInt64
+        mutating func floats(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: state >> 40) - (1 << 23)) / Float(1 << 23)
+            }
+        }
+    }
+
+    func testMatchesReferenceOverManyGeometries() throws {
+        var values = Values(state: 7)
+        var cases = 0
+        for (height, width) in [(1, 1), (5, 7), (14, 14), (17, 33)] {
+            for kernel in [1, 3, 5] {
+                for stride in [1, 2, 3] {
+                    for dilation in [1, 2] {
+                        for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3]] {
+                            let channels = 3 + cases % 5
+                            let attributes = ConvGeometry.Attributes(
+                                kernel: nil, strides: [stride, stride], dilations: [dilation, dilation], pads: pads,
+                                autoPad: "NOTSET", ceilMode: false)
+                            let x = try Tensor(shape: [2, channels, height, width], scalars: values.floats(2 * channels * height * width))
+                            let w = try Tensor(shape: [channels, 1, kernel, kernel], scalars: values.floats(channels * kernel * kernel))
+                            let b = cases % 2 == 0 ? try Tensor(shape: [channels], scalars: values.floats(channels)) : nil
+                            guard let (problem, outShape) = try? ConvOps.problem(x, w, b, attributes: attributes, group: channels)
+                            else { continue }
+                            XCTAssertTrue(problem.isDepthwise2D)
+                            let reference = try problem.run(Float.self, x, w, b, outShape).scalars(as: Float.self)
+                            for activation in [Gemm.Activation.none, .relu, .clip(min: -0.2, max: 0.3)] {
+                                let one = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 1)
+                                let two = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 2)
+                                let fast = try one.scalars(as: Float.self)
+                                XCTAssertEqual(fast.map(\.bitPattern), try two.scalars(as: Float.self).map(\.bitPattern))
+                                for (index, expected) in reference.enumerated() {
+                                    let want: Float
+                                    switch activation {
+                                    case .none: want = expected
+                                    case .relu: want = max(expected, 0)
+                                    case .clip(let low, let high): want = min(max(expected, low), high)
+                                    }
+                                    XCTAssertEqual(fast[index], want, accuracy: 1e-5,
+                                                   "\(height)×\(width) k\(kernel) s\(stride) d\(dilation) \(pads) [\(index)]")
+                                }
+                            }
+                            cases += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(cases, 150)
+    }
+
+    func testConvOperatorUsesDepthwisePathAndKeepsNaN() throws {
+        let x = try Tensor(shape: [1, 2, 3, 3], scalars: [Float](repeating: 1, count: 9) + [.nan] + [Float](repeating: 2, count: 8))
+        let w = try Tensor(shape: [2, 1, 3, 3], scalars: [Float](repeating: 1, count: 18))
+        let attributes = ConvGeometry.Attributes(
+            kernel: nil, strides: nil, dilations: nil, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        let y = try ConvOps.conv(x, w, nil, attributes: attributes, group: 2).scalars(as: Float.self)
+        XCTAssertEqual(Array(y[0..<9]), [4, 6, 4, 6, 9, 6, 4, 6, 4])
+        // The NaN at (0, 0) of channel 1 reaches the outputs whose window covers it.
+        let nanOutputs = (0..<9).filter { y[9 + $0].isNaN }
+        XCTAssertEqual(nanOutputs, [0, 1, 3, 4])
+        XCTAssertEqual(y[9 + 8], 8)
+    }
+}
