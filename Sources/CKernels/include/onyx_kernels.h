@@ -28,6 +28,53 @@ typedef struct {
 void onyx_depthwise2d_f32(const onyx_depthwise2d *geometry, const float *input, const float *weights, float bias,
                           float *output);
 
+typedef enum {
+    ONYX_BINARY_ADD = 0,
+    ONYX_BINARY_SUB = 1,
+    ONYX_BINARY_MUL = 2,
+    ONYX_BINARY_DIV = 3,
+} onyx_binary_op;
+
+/**
+ * out[i] = a[i * a_step] op b[i * b_step] for i < n, where each step is 1
+ * (contiguous) or 0 (one value broadcast). IEEE float semantics.
+ */
+void onyx_binary_f32(int op, size_t n, const float *a, int a_step, const float *b, int b_step, float *out);
+
+typedef enum {
+    ONYX_UNARY_RELU = 0,
+    ONYX_UNARY_EXP = 1,
+    ONYX_UNARY_SIGMOID = 2,
+    ONYX_UNARY_TANH = 3,
+    ONYX_UNARY_ERF = 4,
+    /** x * sigmoid(x) */
+    ONYX_UNARY_SILU = 5,
+    /** 0.5 x (1 + erf(x / sqrt 2)) */
+    ONYX_UNARY_GELU = 6,
+    /** 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) */
+    ONYX_UNARY_GELU_TANH = 7,
+    /** x < 0 ? alpha x : x */
+    ONYX_UNARY_LEAKY_RELU = 8,
+    /** min(max(x, alpha), beta); NaN stays NaN */
+    ONYX_UNARY_CLIP = 9,
+    /** max(0, min(1, alpha x + beta)) */
+    ONYX_UNARY_HARD_SIGMOID = 10,
+    /** x max(0, min(1, x / 6 + 1 / 2)) */
+    ONYX_UNARY_HARD_SWISH = 11,
+    ONYX_UNARY_NEG = 12,
+    ONYX_UNARY_ABS = 13,
+    ONYX_UNARY_SQRT = 14,
+    ONYX_UNARY_RECIPROCAL = 15,
+} onyx_unary_op;
+
+/**
+ * out[i] = f(in[i]) for i < n (in == out allowed). exp, sigmoid, tanh, erf
+ * and the functions built on them use vectorizable approximations accurate to
+ * a few ulp (NaN stays NaN, infinities give the limits); the rest are exact.
+ * alpha and beta are the parameters of LEAKY_RELU, CLIP and HARD_SIGMOID.
+ */
+void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, float beta);
+
 #ifdef __cplusplus
 }
 #endif

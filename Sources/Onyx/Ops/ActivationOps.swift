@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Activation functions, elementwise on floating-point tensors (Relu also
@@ -6,18 +7,21 @@ import Foundation
 enum ActivationOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("Relu", versions: [1, 6, 13, 14]) { _ in
-            ClosureKernel { inputs, _ in
+            ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
                 if x.elementType.isInteger {
                     let values = try x.int64Values().map { max($0, 0) }
                     return [.tensor(try Tensor.fromInt64s(values, shape: x.shape, as: x.elementType))]
                 }
+                if x.elementType == .float {
+                    return [.tensor(try FloatElementwise.unary(ONYX_UNARY_RELU, x, threads: run.options.threads))]
+                }
                 return [.tensor(try map(x) { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) })]
             }
         }
-        unary(&registry, "Sigmoid", [1, 6, 13]) { _ in { 1 / (1 + exp(-$0)) } }
-        unary(&registry, "Tanh", [1, 6, 13]) { _ in { Foundation.tanh($0) } }
-        unary(&registry, "LeakyRelu", [1, 6, 16]) { context in
+        unary(&registry, "Sigmoid", [1, 6, 13], fast: { _ in (ONYX_UNARY_SIGMOID, 0, 0) }) { _ in { 1 / (1 + exp(-$0)) } }
+        unary(&registry, "Tanh", [1, 6, 13], fast: { _ in (ONYX_UNARY_TANH, 0, 0) }) { _ in { Foundation.tanh($0) } }
+        unary(&registry, "LeakyRelu", [1, 6, 16], fast: { (ONYX_UNARY_LEAKY_RELU, try $0.float("alpha", default: 0.01), 0) }) { context in
             let alpha = Double(try context.float("alpha", default: 0.01))
             return { $0 >= 0 ? $0 : alpha * $0 }
         }
@@ -34,12 +38,14 @@ enum ActivationOps {
             let alpha = Double(try context.float("alpha", default: 1))
             return { max(0, $0) + min(0, alpha * (exp($0 / alpha) - 1)) }
         }
-        unary(&registry, "HardSigmoid", [1, 6, 22]) { context in
+        unary(&registry, "HardSigmoid", [1, 6, 22], fast: {
+            (ONYX_UNARY_HARD_SIGMOID, try $0.float("alpha", default: 0.2), try $0.float("beta", default: 0.5))
+        }) { context in
             let alpha = Double(try context.float("alpha", default: 0.2))
             let beta = Double(try context.float("beta", default: 0.5))
             return { max(0, min(1, alpha * $0 + beta)) }
         }
-        unary(&registry, "HardSwish", [14, 22]) { _ in { $0 * max(0, min(1, $0 / 6 + 0.5)) } }
+        unary(&registry, "HardSwish", [14, 22], fast: { _ in (ONYX_UNARY_HARD_SWISH, 0, 0) }) { _ in { $0 * max(0, min(1, $0 / 6 + 0.5)) } }
         unary(&registry, "Softplus", [1, 22]) { _ in { $0 > 30 ? $0 : log1p(exp($0)) } }
         unary(&registry, "Softsign", [1, 22]) { _ in { $0 / (1 + abs($0)) } }
         unary(&registry, "ThresholdedRelu", [10, 22]) { context in
@@ -47,7 +53,9 @@ enum ActivationOps {
             return { $0 > alpha ? $0 : 0 }
         }
         unary(&registry, "Mish", [18, 22]) { _ in { $0 * Foundation.tanh($0 > 30 ? $0 : log1p(exp($0))) } }
-        unary(&registry, "Gelu", [20]) { context in
+        unary(&registry, "Gelu", [20], fast: {
+            (try $0.string("approximate", default: "none") == "tanh" ? ONYX_UNARY_GELU_TANH : ONYX_UNARY_GELU, 0, 0)
+        }) { context in
             let approximate = try context.string("approximate", default: "none")
             try context.check("approximate", approximate, in: ["none", "tanh"])
             if approximate == "tanh" {
@@ -81,14 +89,24 @@ enum ActivationOps {
         }
     }
 
-    /// Registers an elementwise float function built from the node's attributes.
+    /// Registers an elementwise float function built from the node's
+    /// attributes; `fast`, when given, names the C loop (and its two
+    /// parameters) that float32 tensors take instead (``FloatElementwise``).
     static func unary(
         _ registry: inout OpRegistry, _ name: String, _ versions: [Int],
+        fast: (@Sendable (OpContext) throws -> (onyx_unary_op, Float, Float))? = nil,
         _ make: @escaping @Sendable (OpContext) throws -> @Sendable (Double) -> Double
     ) {
         registry.register(name, versions: versions) { context in
             let function = try make(context)
-            return ClosureKernel { inputs, _ in [.tensor(try map(try inputs.tensor(0), function))] }
+            let loop = try fast?(context)
+            return ClosureKernel { inputs, run in
+                let x = try inputs.tensor(0)
+                if let (op, alpha, beta) = loop, x.elementType == .float {
+                    return [.tensor(try FloatElementwise.unary(op, x, alpha: alpha, beta: beta, threads: run.options.threads))]
+                }
+                return [.tensor(try map(x, function))]
+            }
         }
     }
 

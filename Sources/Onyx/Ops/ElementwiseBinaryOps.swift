@@ -1,3 +1,5 @@
+import CKernels
+
 /// Add, Sub, Mul, Div and the comparisons, with multidirectional
 /// broadcasting (and the `broadcast`/`axis` attributes of opset ≤ 6).
 ///
@@ -19,8 +21,11 @@ enum ElementwiseBinaryOps {
 
     static func arithmetic<Rule: ArithmeticRule>(_ rule: Rule.Type, _ context: OpContext) throws -> any Kernel {
         let legacy = try LegacyBroadcast(context)
-        return ClosureKernel { inputs, _ in
+        return ClosureKernel { inputs, run in
             let (a, b) = try legacy.operands(try inputs.tensor(0), try inputs.tensor(1))
+            if let op = Rule.floatLoop, a.elementType == .float, b.elementType == .float {
+                return [.tensor(try FloatElementwise.binary(op, a, b, threads: run.options.threads))]
+            }
             return [.tensor(try ArithmeticVisitor<Rule>(a: a, b: b).apply())]
         }
     }
@@ -67,26 +72,36 @@ struct LegacyBroadcast: Sendable {
 
 /// Per-element arithmetic for one operator.
 protocol ArithmeticRule: SendableMetatype {
+    /// The C loop float32 operands take (``FloatElementwise``).
+    static var floatLoop: onyx_binary_op? { get }
     static func float<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T
     static func integer<T: FixedWidthInteger>(_ a: T, _ b: T) throws -> T
 }
 
+extension ArithmeticRule {
+    static var floatLoop: onyx_binary_op? { nil }
+}
+
 enum AddRule: ArithmeticRule {
+    static let floatLoop: onyx_binary_op? = ONYX_BINARY_ADD
     static func float<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T { a + b }
     static func integer<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a &+ b }
 }
 
 enum SubRule: ArithmeticRule {
+    static let floatLoop: onyx_binary_op? = ONYX_BINARY_SUB
     static func float<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T { a - b }
     static func integer<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a &- b }
 }
 
 enum MulRule: ArithmeticRule {
+    static let floatLoop: onyx_binary_op? = ONYX_BINARY_MUL
     static func float<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T { a * b }
     static func integer<T: FixedWidthInteger>(_ a: T, _ b: T) -> T { a &* b }
 }
 
 enum DivRule: ArithmeticRule {
+    static let floatLoop: onyx_binary_op? = ONYX_BINARY_DIV
     static func float<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T { a / b }
     static func integer<T: FixedWidthInteger>(_ a: T, _ b: T) throws -> T {
         guard b != 0 else { throw OnyxError.invalidModel("integer division by zero") }

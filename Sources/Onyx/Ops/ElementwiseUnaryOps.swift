@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,15 +18,15 @@ import Darwin
 /// the types they list (and opset 1's ignored `consumed_inputs`).
 enum ElementwiseUnaryOps {
     static func register(into registry: inout OpRegistry) {
-        registry.register("Abs", versions: [1, 6, 13], builder(AbsRule.self))
-        registry.register("Neg", versions: [1, 6, 13], builder(NegRule.self))
-        registry.register("Sqrt", versions: [1, 6, 13], builder(SqrtRule.self))
-        registry.register("Exp", versions: [1, 6, 13], builder(ExpRule.self))
+        registry.register("Abs", versions: [1, 6, 13], builder(AbsRule.self, fast: ONYX_UNARY_ABS))
+        registry.register("Neg", versions: [1, 6, 13], builder(NegRule.self, fast: ONYX_UNARY_NEG))
+        registry.register("Sqrt", versions: [1, 6, 13], builder(SqrtRule.self, fast: ONYX_UNARY_SQRT))
+        registry.register("Exp", versions: [1, 6, 13], builder(ExpRule.self, fast: ONYX_UNARY_EXP))
         registry.register("Log", versions: [1, 6, 13], builder(LogRule.self))
         registry.register("Ceil", versions: [1, 6, 13], builder(CeilRule.self))
         registry.register("Floor", versions: [1, 6, 13], builder(FloorRule.self))
         registry.register("Round", versions: [11, 22], builder(RoundRule.self))
-        registry.register("Reciprocal", versions: [1, 6, 13], builder(ReciprocalRule.self))
+        registry.register("Reciprocal", versions: [1, 6, 13], builder(ReciprocalRule.self, fast: ONYX_UNARY_RECIPROCAL))
         registry.register("Sign", versions: [9, 13], builder(SignRule.self))
         registry.register("Sin", versions: [7, 22], builder(SinRule.self))
         registry.register("Cos", versions: [7, 22], builder(CosRule.self))
@@ -38,7 +39,7 @@ enum ElementwiseUnaryOps {
         registry.register("Asinh", versions: [9, 22], builder(AsinhRule.self))
         registry.register("Acosh", versions: [9, 22], builder(AcoshRule.self))
         registry.register("Atanh", versions: [9, 22], builder(AtanhRule.self))
-        registry.register("Erf", versions: [9, 13], builder(ErfRule.self))
+        registry.register("Erf", versions: [9, 13], builder(ErfRule.self, fast: ONYX_UNARY_ERF))
         registry.register("BitwiseNot", since: 18, builder(BitwiseNotRule.self))
         registry.register("IsNaN", versions: [9, 13, 20]) { _ in
             ClosureKernel { inputs, _ in
@@ -64,8 +65,18 @@ enum ElementwiseUnaryOps {
         }
     }
 
-    static func builder<Rule: UnaryRule>(_ rule: Rule.Type) -> OpBuilder {
-        { _ in ClosureKernel { inputs, _ in [.tensor(try UnaryVisitor<Rule>(x: try inputs.tensor(0)).apply())] } }
+    /// The kernel builder for `rule`; float32 tensors take the C loop
+    /// `fast` when one is given (``FloatElementwise``).
+    static func builder<Rule: UnaryRule>(_ rule: Rule.Type, fast: onyx_unary_op? = nil) -> OpBuilder {
+        { _ in
+            ClosureKernel { inputs, run in
+                let x = try inputs.tensor(0)
+                if let fast, x.elementType == .float {
+                    return [.tensor(try FloatElementwise.unary(fast, x, threads: run.options.threads))]
+                }
+                return [.tensor(try UnaryVisitor<Rule>(x: x).apply())]
+            }
+        }
     }
 }
 

@@ -1,0 +1,187 @@
+/* float32 elementwise loops for Onyx: binary arithmetic over contiguous or
+ * scalar operands, and unary functions with vectorizable approximations of
+ * exp, sigmoid, tanh and erf. Compiled for AVX-512, AVX2 and baseline x86-64
+ * (target_clones picks one at load time) or plainly elsewhere. Every element
+ * is computed by the same operations whatever the vector width, so splitting
+ * an array across threads does not change any result. */
+#include "onyx_kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ONYX_CLONES
+#endif
+#define ONYX_INLINE static inline __attribute__((always_inline))
+
+/* ---- Binary ---- */
+
+#define ONYX_BINARY_LOOPS(expr)                                                                                       \
+    do {                                                                                                              \
+        if (a_step && b_step) {                                                                                       \
+            for (size_t i = 0; i < n; i++) {                                                                          \
+                float x = a[i], y = b[i];                                                                             \
+                out[i] = (expr);                                                                                      \
+            }                                                                                                         \
+        } else if (a_step) {                                                                                          \
+            float y = b[0];                                                                                           \
+            for (size_t i = 0; i < n; i++) {                                                                          \
+                float x = a[i];                                                                                       \
+                out[i] = (expr);                                                                                      \
+            }                                                                                                         \
+        } else if (b_step) {                                                                                          \
+            float x = a[0];                                                                                           \
+            for (size_t i = 0; i < n; i++) {                                                                          \
+                float y = b[i];                                                                                       \
+                out[i] = (expr);                                                                                      \
+            }                                                                                                         \
+        } else {                                                                                                      \
+            float x = a[0], y = b[0];                                                                                 \
+            float v = (expr);                                                                                         \
+            for (size_t i = 0; i < n; i++) out[i] = v;                                                                \
+        }                                                                                                             \
+    } while (0)
+
+ONYX_CLONES
+void onyx_binary_f32(int op, size_t n, const float *a, int a_step, const float *b, int b_step, float *out) {
+    switch (op) {
+    case ONYX_BINARY_ADD: ONYX_BINARY_LOOPS(x + y); break;
+    case ONYX_BINARY_SUB: ONYX_BINARY_LOOPS(x - y); break;
+    case ONYX_BINARY_MUL: ONYX_BINARY_LOOPS(x * y); break;
+    case ONYX_BINARY_DIV: ONYX_BINARY_LOOPS(x / y); break;
+    default: break;
+    }
+}
+
+/* ---- Unary ---- */
+
+ONYX_INLINE float bits_to_float(int32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* e^x within about 1 ulp; NaN stays NaN, results below the smallest
+ * denormal are 0, above FLT_MAX are +inf. */
+ONYX_INLINE float exp_approx(float x) {
+    float xc = x < -104.0f ? -104.0f : x;
+    xc = xc > 88.72283f ? 88.72283f : xc;
+    /* Round to nearest (|v| < 2^22 here) without a libm call: adding and
+     * removing 1.5 * 2^23 leaves v rounded to an integer. */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t k = (int32_t)n;
+    int32_t half = k >> 1;
+    float y = p * bits_to_float((half + 127) << 23) * bits_to_float((k - half + 127) << 23);
+    y = x > 88.72283f ? INFINITY : y;
+    return x != x ? x : y;
+}
+
+ONYX_INLINE float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+
+/* tanh within a few ulp: an odd Taylor polynomial below 0.4, 1 - 2 / (e^2x + 1)
+ * up to 9, and +-1 beyond (where tanh rounds to 1). */
+ONYX_INLINE float tanh_approx(float x) {
+    float ax = fabsf(x);
+    float x2 = x * x;
+    float p = 6404582.0f / 10854718875.0f;
+    p = p * x2 - 929569.0f / 638512875.0f;
+    p = p * x2 + 21844.0f / 6081075.0f;
+    p = p * x2 - 1382.0f / 155925.0f;
+    p = p * x2 + 62.0f / 2835.0f;
+    p = p * x2 - 17.0f / 315.0f;
+    p = p * x2 + 2.0f / 15.0f;
+    p = p * x2 - 1.0f / 3.0f;
+    float small = copysignf(ax + ax * x2 * p, x);
+    float e = exp_approx(2.0f * (ax > 9.0f ? 9.0f : ax));
+    float large = ax > 9.0f ? 1.0f : 1.0f - 2.0f / (e + 1.0f);
+    large = copysignf(large, x);
+    float y = ax < 0.4f ? small : large;
+    return x != x ? x : y;
+}
+
+/* erf within a few ulp: an odd Taylor polynomial below 0.8, and 1 - erfc
+ * above, with erfc(x) = t exp(-x^2 + P(t)), t = 1 / (1 + x / 2), a Chebyshev
+ * fit of relative error below 1.2e-7 (Numerical Recipes' erfcc). */
+ONYX_INLINE float erf_approx(float x) {
+    float ax = fabsf(x);
+    float x2 = x * x;
+    float p = 1.0f / 76204800.0f;
+    p = p * x2 - 1.0f / 6894720.0f;
+    p = p * x2 + 1.0f / 685440.0f;
+    p = p * x2 - 1.0f / 75600.0f;
+    p = p * x2 + 1.0f / 9360.0f;
+    p = p * x2 - 1.0f / 1320.0f;
+    p = p * x2 + 1.0f / 216.0f;
+    p = p * x2 - 1.0f / 42.0f;
+    p = p * x2 + 1.0f / 10.0f;
+    p = p * x2 - 1.0f / 3.0f;
+    p = p * x2 + 1.0f;
+    float small = 1.1283791670955126f * x * p;
+    float z = ax > 4.0f ? 4.0f : ax;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float q = 0.17087277f;
+    q = q * t - 0.82215223f;
+    q = q * t + 1.48851587f;
+    q = q * t - 1.13520398f;
+    q = q * t + 0.27886807f;
+    q = q * t - 0.18628806f;
+    q = q * t + 0.09678418f;
+    q = q * t + 0.37409196f;
+    q = q * t + 1.00002368f;
+    q = q * t - 1.26551223f;
+    float large = 1.0f - t * exp_approx(q - z * z);
+    large = ax > 4.0f ? 1.0f : large;
+    large = copysignf(large, x);
+    float y = ax < 0.8f ? small : large;
+    return x != x ? x : y;
+}
+
+#define ONYX_UNARY_LOOP(expr)                                                                                         \
+    do {                                                                                                              \
+        for (size_t i = 0; i < n; i++) {                                                                              \
+            float x = in[i];                                                                                          \
+            out[i] = (expr);                                                                                          \
+        }                                                                                                             \
+    } while (0)
+
+ONYX_CLONES
+void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, float beta) {
+    switch (op) {
+    case ONYX_UNARY_RELU: ONYX_UNARY_LOOP(x < 0.0f ? 0.0f : x); break;
+    case ONYX_UNARY_EXP: ONYX_UNARY_LOOP(exp_approx(x)); break;
+    case ONYX_UNARY_SIGMOID: ONYX_UNARY_LOOP(sigmoid_approx(x)); break;
+    case ONYX_UNARY_TANH: ONYX_UNARY_LOOP(tanh_approx(x)); break;
+    case ONYX_UNARY_ERF: ONYX_UNARY_LOOP(erf_approx(x)); break;
+    case ONYX_UNARY_SILU: ONYX_UNARY_LOOP(x * sigmoid_approx(x)); break;
+    case ONYX_UNARY_GELU: ONYX_UNARY_LOOP(0.5f * x * (1.0f + erf_approx(x * 0.70710678118654752f))); break;
+    case ONYX_UNARY_GELU_TANH:
+        ONYX_UNARY_LOOP(0.5f * x * (1.0f + tanh_approx(0.7978845608028654f * (x + 0.044715f * x * x * x))));
+        break;
+    case ONYX_UNARY_LEAKY_RELU: ONYX_UNARY_LOOP(x < 0.0f ? alpha * x : x); break;
+    case ONYX_UNARY_CLIP: ONYX_UNARY_LOOP(x != x ? x : (x < alpha ? alpha : (x > beta ? beta : x))); break;
+    case ONYX_UNARY_HARD_SIGMOID:
+        ONYX_UNARY_LOOP(x != x ? x : fmaxf(0.0f, fminf(1.0f, alpha * x + beta)));
+        break;
+    case ONYX_UNARY_HARD_SWISH:
+        ONYX_UNARY_LOOP(x != x ? x : x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f)));
+        break;
+    case ONYX_UNARY_NEG: ONYX_UNARY_LOOP(-x); break;
+    case ONYX_UNARY_ABS: ONYX_UNARY_LOOP(fabsf(x)); break;
+    case ONYX_UNARY_SQRT: ONYX_UNARY_LOOP(__builtin_elementwise_sqrt(x)); break;
+    case ONYX_UNARY_RECIPROCAL: ONYX_UNARY_LOOP(1.0f / x); break;
+    default: break;
+    }
+}
