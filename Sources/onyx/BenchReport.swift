@@ -94,7 +94,7 @@ struct BenchReport: Encodable {
         }
         lines.append(("threads", "\(threads)" + (optimize ? "" : ", optimizer off")))
         lines.append(("load", "\(ms(loadMs)) ms, plan \(ms(planMs)) ms"))
-        lines.append(("iterations", "\(iterations) in \(String(format: "%.2f", totalS)) s, after \(warmup) warm-up"))
+        lines.append(("iterations", "\(iterations) in \(String(format: "%.3f", totalS)) s, after \(warmup) warm-up"))
         let l = latencyMs
         lines.append(("latency ms", "min \(ms(l.min))  mean \(ms(l.mean))  p50 \(ms(l.p50))  p90 \(ms(l.p90))  p99 \(ms(l.p99))  max \(ms(l.max))"))
         lines.append(("throughput", String(format: "%.2f runs/s", throughputPerS)))
@@ -111,7 +111,7 @@ struct BenchReport: Encodable {
 
     /// The per-op-type table, sorted by total time.
     static func profileTable(_ rows: [ProfileRow]) -> String {
-        let width = max(7, rows.map(\.opType.count).max() ?? 0)
+        let width = max(9, rows.map(\.opType.count).max() ?? 0)
         func pad(_ text: String, _ count: Int) -> String {
             String(repeating: " ", count: max(0, count - text.count)) + text
         }

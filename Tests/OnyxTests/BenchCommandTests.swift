@@ -13,7 +13,9 @@ final class BenchCommandTests: XCTestCase {
     }
 
     func testJSONReportHasOrderedLatenciesAndMemory() throws {
-        let result = try TestPaths.runOnyx(["bench", digits, "--iterations", "7", "--warmup", "1", "--threads", "1", "--json"])
+        let result = try TestPaths.runOnyx([
+            "bench", digits, "--iterations", "7", "--warmup", "1", "--threads", "1", "--shape", "batch=1", "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try json(result.stdout)
         XCTAssertEqual(report["iterations"] as? Int, 7)
@@ -51,7 +53,7 @@ final class BenchCommandTests: XCTestCase {
         let trace = directory.appendingPathComponent("trace.json")
         let runs = 4
         let result = try TestPaths.runOnyx([
-            "bench", digits, "--iterations", "\(runs)", "--json", "--profile-json", trace.path,
+            "bench", digits, "--iterations", "\(runs)", "--shape", "image=1x1x8x8", "--json", "--profile-json", trace.path,
         ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let session = try Session(contentsOf: URL(fileURLWithPath: digits))
