@@ -29,7 +29,7 @@ the peak RSS of both, and per thread count the geometric mean of the ratios.
 
 Usage:
   .venv/bin/python tools/compare-ort.py /tmp/onyx-bench-models/* --threads 1,2 \\
-      [--onyx .build/release/onyx] [--rounds 3] [--duration 3 | --iterations N] [--json]
+      [--onyx .build/release/onyx] [--rounds 3] [--duration 3 | --iterations N] [--json] [--save FILE]
 """
 import argparse
 import json
@@ -197,6 +197,7 @@ def main():
     parser.add_argument("--int-range", default="0,100", help="LO,HI of random integer inputs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--save", metavar="FILE", help="also write that JSON object to FILE")
     parser.add_argument("--ort-worker", help=argparse.SUPPRESS)
     parser.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--input", action="append", default=[], help=argparse.SUPPRESS)
@@ -252,10 +253,14 @@ def main():
         if ratios:
             geomean[str(threads)] = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
 
+    report = {"rows": rows, "geomean_ratio": geomean,
+              "settings": {"rounds": args.rounds, "warmup": args.warmup, "duration": args.duration,
+                           "iterations": args.iterations, "onyx": args.onyx}}
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump(report, f, indent=1)
     if args.json:
-        print(json.dumps({"rows": rows, "geomean_ratio": geomean,
-                          "settings": {"rounds": args.rounds, "warmup": args.warmup, "duration": args.duration,
-                                       "iterations": args.iterations, "onyx": args.onyx}}, indent=1))
+        print(json.dumps(report, indent=1))
         return 0 if all("ratio" in row for row in rows) else 1
     header = (f"{'model':18s} {'thr':>3s} {'onyx p50 ms':>12s} {'ORT p50 ms':>11s} {'onyx/ORT':>9s} "
               f"{'onyx MB':>8s} {'ORT MB':>8s} {'ORT base':>8s}")
