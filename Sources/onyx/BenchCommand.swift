@@ -151,8 +151,9 @@ struct BenchCommand: ParsableCommand {
             feeds[parts[0]] = try TensorFiles.read(contentsOf: URL(fileURLWithPath: parts[1])).tensor
             sources[parts[0]] = parts[1]
         }
-        let random = try BenchInputs(
+        var random = try BenchInputs(
             shapeOptions: shapes, inputs: session.inputs, intRange: try parsedIntRange(), seed: seed)
+        random.indexBounds = BenchInputs.indexBounds(in: session.model.graph)
         var inputs: [BenchReport.Input] = []
         for (index, input) in session.inputs.enumerated() {
             if feeds[input.name] == nil {
@@ -161,8 +162,13 @@ struct BenchCommand: ParsableCommand {
             guard let tensor = feeds[input.name] else { continue }
             inputs.append(BenchReport.Input(
                 name: input.name, type: tensor.elementType.description, shape: tensor.shape,
-                source: sources[input.name] ?? "random, seed \(seed &+ UInt64(index))"))
+                source: sources[input.name] ?? randomSource(tensor, random.integerRange(of: input.name), index)))
         }
         return (feeds, inputs)
+    }
+
+    private func randomSource(_ tensor: Tensor, _ range: (lower: Int64, upper: Int64), _ index: Int) -> String {
+        let values = tensor.elementType.isInteger ? " in [\(range.lower), \(range.upper))" : ""
+        return "random\(values), seed \(seed &+ UInt64(index))"
     }
 }

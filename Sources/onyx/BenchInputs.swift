@@ -7,9 +7,11 @@ import Onyx
 /// unknown dimensions must be given with `--shape`, either for a whole
 /// input (`--shape image=1x3x224x224`) or per symbol (`--shape batch=1`).
 /// Floating-point inputs are uniform in [-1, 1); integer inputs uniform in
-/// [`intRange.lower`, `intRange.upper`) (so token ids stay valid); bool
-/// inputs are fair coin flips. Input `k` uses the seed `seed + k`, so the
-/// same options always give the same tensors.
+/// [`intRange.lower`, `intRange.upper`) (so token ids stay valid), and
+/// below the table size when the input indexes a constant table through
+/// Gather (an embedding's vocabulary, BERT's two token types); bool inputs
+/// are fair coin flips. Input `k` uses the seed `seed + k`, so the same
+/// options always give the same tensors.
 struct BenchInputs {
     /// Whole shapes by input name.
     var shapes: [String: [Int]] = [:]
@@ -17,6 +19,8 @@ struct BenchInputs {
     var symbols: [String: Int] = [:]
     var intRange: (lower: Int64, upper: Int64) = (0, 100)
     var seed: UInt64 = 0
+    /// Per input name, the smallest constant-table size it indexes.
+    var indexBounds: [String: Int64] = [:]
 
     /// Reads `--shape NAME=DIMS` items: NAME is an input name (DIMS the whole
     /// shape, `1x3x224x224`, empty for a scalar) or a symbolic dimension of
@@ -133,13 +137,40 @@ struct BenchInputs {
             return try Tensor.fromInt64s((0..<count).map { _ in Int64(generator.next() & 1) }, shape: shape, as: .bool)
         }
         if elementType.isInteger {
-            let span = UInt64(bitPattern: intRange.upper &- intRange.lower)
-            let values = (0..<count).map { _ in intRange.lower &+ Int64(bitPattern: generator.next() % max(span, 1)) }
+            let range = integerRange(of: input.name)
+            let span = UInt64(bitPattern: range.upper &- range.lower)
+            let values = (0..<count).map { _ in range.lower &+ Int64(bitPattern: generator.next() % max(span, 1)) }
             return try Tensor.fromInt64s(values, shape: shape, as: elementType)
         }
         throw OnyxError(
             .wrongElementType, "input \"\(input.name)\" is \(elementType): random values are not supported, give it as a file",
             value: input.name)
+    }
+}
+
+extension BenchInputs {
+    /// The range random values of integer input `name` are drawn from:
+    /// `intRange`, capped by the table size the input indexes.
+    func integerRange(of name: String) -> (lower: Int64, upper: Int64) {
+        guard let bound = indexBounds[name], bound > intRange.lower, bound < intRange.upper else { return intRange }
+        return (intRange.lower, bound)
+    }
+
+    /// For each graph input read as Gather indices into a constant table,
+    /// the smallest size of the gathered axis over such Gathers.
+    static func indexBounds(in graph: Graph) -> [String: Int64] {
+        let inputs = Set(graph.runtimeInputs.map(\.name))
+        var bounds: [String: Int64] = [:]
+        for node in graph.nodes where node.opType == "Gather" && node.normalizedDomain.isEmpty && node.inputs.count == 2 {
+            guard inputs.contains(node.inputs[1]), let table = graph.constants[node.inputs[0]] else { continue }
+            var axis = 0
+            if case .int(let value)? = node.attribute("axis")?.value { axis = Int(clamping: value) }
+            if axis < 0 { axis &+= table.shape.count }
+            guard axis >= 0, axis < table.shape.count else { continue }
+            let size = Int64(table.shape[axis])
+            bounds[node.inputs[1]] = min(bounds[node.inputs[1]] ?? size, size)
+        }
+        return bounds
     }
 }
 

@@ -89,36 +89,38 @@ final class BenchCommandTests: XCTestCase {
         }
     }
 
-    /// A model with a symbolic batch and an int64 index input into a 10-row table.
+    /// A model with a symbolic batch, int64 ids into a constant 10-row
+    /// table, and int64 column indices into the runtime input `x` (width 3).
     private func symbolicModel() throws -> URL {
         var g = GraphBuilder(opset: 17)
         g.input("x", dims: [.symbolic("batch"), .known(3)])
         g.input("ids", dims: [.known(4)], .int64)
+        g.input("cols", dims: [.known(2)], .int64)
         g.random("table", [10, 3], seed: 1)
         g.node("Gather", ["table", "ids"], ["rows"])
-        g.node("ReduceSum", ["x"], ["total"], ["keepdims": 0])
-        g.output("rows", "total")
+        g.node("Gather", ["x", "cols"], ["picked"], ["axis": 1])
+        g.output("rows", "picked")
         let url = try TestPaths.temporaryDirectory().appendingPathComponent("symbolic.onnx")
         try g.model().write(to: url)
         return url
     }
 
-    func testSymbolicDimsNeedShapesAndIntRangeBoundsIndices() throws {
+    func testSymbolicDimsNeedShapes() throws {
         let model = try symbolicModel()
         defer { try? FileManager.default.removeItem(at: model.deletingLastPathComponent()) }
-        let missing = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--int-range", "0,10"])
+        let missing = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--int-range", "0,3"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("\"x\"") && missing.stderr.contains("batch"), missing.stderr)
 
         let bySymbol = try TestPaths.runOnyx([
-            "bench", model.path, "--iterations", "2", "--shape", "batch=5", "--int-range", "0,10", "--json",
+            "bench", model.path, "--iterations", "2", "--shape", "batch=5", "--int-range", "0,3", "--json",
         ])
         XCTAssertEqual(bySymbol.status, 0, bySymbol.stderr)
         let inputs = try XCTUnwrap(try json(bySymbol.stdout)["inputs"] as? [[String: Any]])
         XCTAssertEqual(inputs.first?["shape"] as? [Int], [5, 3])
         XCTAssertEqual(inputs.last?["type"] as? String, "int64")
 
-        let byInput = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "x=2x3", "--int-range", "0,10"])
+        let byInput = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "x=2x3", "--int-range", "0,3"])
         XCTAssertEqual(byInput.status, 0, byInput.stderr)
         let wrongFixed = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "x=2x4"])
         XCTAssertEqual(wrongFixed.status, 1)
@@ -126,10 +128,29 @@ final class BenchCommandTests: XCTestCase {
         let unknown = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "nope=3"])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderr.contains("nope"), unknown.stderr)
-        // Ids up to 99 (the default range) index past the 10-row table.
-        let outOfRange = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "batch=1", "--seed", "3"])
-        XCTAssertEqual(outOfRange.status, 1, "default ids in [0, 100) must overflow a 10-row table")
+    }
+
+    func testIntegerInputsStayInRangeAndBelowConstantTables() throws {
+        let model = try symbolicModel()
+        let directory = model.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Column ids up to 99 (the default range) index past x's 3 columns.
+        let outOfRange = try TestPaths.runOnyx(["bench", model.path, "--iterations", "1", "--shape", "batch=1"])
+        XCTAssertEqual(outOfRange.status, 1, "default ids in [0, 100) must overflow 3 columns")
         XCTAssertTrue(outOfRange.stderr.contains("Gather"), outOfRange.stderr)
+        // With the columns from a file, the ids into the 10-row table are
+        // drawn below 10 although --int-range allows 100.
+        let cols = directory.appendingPathComponent("cols.pb")
+        try TensorFiles.writeTensorProto(try Tensor(shape: [2], scalars: [Int64(2), 0]), name: "cols", to: cols)
+        for seed in 0..<5 {
+            let result = try TestPaths.runOnyx([
+                "bench", model.path, "--input", "cols=\(cols.path)", "--iterations", "1", "--shape", "batch=1",
+                "--seed", "\(seed)",
+            ])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains("ids: int64 [4] (random in [0, 10), seed \(seed &+ 1))"), result.stdout)
+            XCTAssertTrue(result.stdout.contains("cols: int64 [2] (\(cols.path))"), result.stdout)
+        }
     }
 
     func testUsageErrorsExitTwo() throws {
