@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
             Inputs come from files (positional in graph-input order, or --input NAME=FILE) \
             or, for inputs not given, are random with a fixed seed: floats uniform in \
             [-1, 1), integers in --int-range, bools coin flips. Symbolic dimensions need \
-            --shape (per input, image=1x3x224x224, or per symbol, batch=1). The model runs \
+            --shape (per input, image=1x3x224x224, or per symbol, batch=1). Random integer \
+            inputs that index a constant table through Gather stay below its size. The model runs \
             --warmup times untimed, then --iterations times, or for --duration seconds \
             (default 5 s). Prints min, mean, p50, p90, p99 and max latency, throughput, load \
             and plan time and peak resident memory (VmHWM, loading included); --json prints \
@@ -30,7 +31,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds to measure for (default 5, at least one run).") var duration: Double?
     @Option(name: .customLong("shape"), help: "Shape of an input or value of a symbolic dimension, NAME=1x3x224x224 or SYMBOL=N (repeatable).")
     var shapes: [String] = []
-    @Option(name: .customLong("int-range"), help: "Range LO,HI (HI excluded) of random integer inputs.") var intRange: String = "0,100"
+    @Option(name: .customLong("int-range"), help: "Range LO,HI (HI excluded) of random integer inputs, or NAME=LO,HI for one input (repeatable; default 0,100).")
+    var intRanges: [String] = []
     @Option(help: "Seed of the random inputs.") var seed: UInt64 = 0
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -44,18 +46,25 @@ struct BenchCommand: ParsableCommand {
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         if let duration, !(duration > 0 && duration.isFinite) { throw ValidationError("--duration must be positive") }
         if iterations != nil && duration != nil { throw ValidationError("give --iterations or --duration, not both") }
-        _ = try parsedIntRange()
+        _ = try parsedIntRanges()
         for item in namedInputs where !item.contains("=") {
             throw ValidationError("--input expects NAME=FILE, got \"\(item)\"")
         }
     }
 
-    func parsedIntRange() throws -> (Int64, Int64) {
-        let parts = intRange.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let low = parts[0], let high = parts[1], low < high else {
-            throw ValidationError("--int-range expects LO,HI with LO < HI, got \"\(intRange)\"")
+    /// The default range and the per-input ones.
+    func parsedIntRanges() throws -> (all: (Int64, Int64), byInput: [String: (Int64, Int64)]) {
+        var all: (Int64, Int64) = (0, 100)
+        var byInput: [String: (Int64, Int64)] = [:]
+        for item in intRanges {
+            let named = item.split(separator: "=", maxSplits: 1).map(String.init)
+            let parts = (named.last ?? "").split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let low = parts[0], let high = parts[1], low < high else {
+                throw ValidationError("--int-range expects LO,HI or NAME=LO,HI with LO < HI, got \"\(item)\"")
+            }
+            if named.count == 2 { byInput[named[0]] = (low, high) } else { all = (low, high) }
         }
-        return (low, high)
+        return (all, byInput)
     }
 
     func run() throws {
@@ -152,8 +161,12 @@ struct BenchCommand: ParsableCommand {
             sources[parts[0]] = parts[1]
         }
         var random = try BenchInputs(
-            shapeOptions: shapes, inputs: session.inputs, intRange: try parsedIntRange(), seed: seed)
+            shapeOptions: shapes, inputs: session.inputs, intRange: try parsedIntRanges().all, seed: seed)
         random.indexBounds = BenchInputs.indexBounds(in: session.model.graph)
+        random.intRanges = try parsedIntRanges().byInput
+        for name in random.intRanges.keys where !session.inputs.contains(where: { $0.name == name }) {
+            throw OnyxError(.unexpectedInput, "--int-range \(name)=…: the model has no input \"\(name)\"", value: name)
+        }
         var inputs: [BenchReport.Input] = []
         for (index, input) in session.inputs.enumerated() {
             if feeds[input.name] == nil {

@@ -19,6 +19,8 @@ struct BenchInputs {
     var symbols: [String: Int] = [:]
     var intRange: (lower: Int64, upper: Int64) = (0, 100)
     var seed: UInt64 = 0
+    /// Ranges given for one input (`--int-range NAME=LO,HI`), used as given.
+    var intRanges: [String: (Int64, Int64)] = [:]
     /// Per input name, the smallest constant-table size it indexes.
     var indexBounds: [String: Int64] = [:]
 
@@ -150,8 +152,10 @@ struct BenchInputs {
 
 extension BenchInputs {
     /// The range random values of integer input `name` are drawn from:
-    /// `intRange`, capped by the table size the input indexes.
+    /// its own range if given, else `intRange` capped by the table size the
+    /// input indexes.
     func integerRange(of name: String) -> (lower: Int64, upper: Int64) {
+        if let own = intRanges[name] { return own }
         guard let bound = indexBounds[name], bound > intRange.lower, bound < intRange.upper else { return intRange }
         return (intRange.lower, bound)
     }

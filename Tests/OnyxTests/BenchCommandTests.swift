@@ -151,10 +151,19 @@ final class BenchCommandTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("ids: int64 [4] (random in [0, 10), seed \(seed &+ 1))"), result.stdout)
             XCTAssertTrue(result.stdout.contains("cols: int64 [2] (\(cols.path))"), result.stdout)
         }
+        // A range for one input.
+        let own = try TestPaths.runOnyx([
+            "bench", model.path, "--int-range", "cols=1,3", "--iterations", "1", "--shape", "batch=1",
+        ])
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertTrue(own.stdout.contains("cols: int64 [2] (random in [1, 3), seed 2)"), own.stdout)
+        let stranger = try TestPaths.runOnyx(["bench", model.path, "--int-range", "nope=1,3", "--shape", "batch=1"])
+        XCTAssertEqual(stranger.status, 1)
+        XCTAssertTrue(stranger.stderr.contains("nope"), stranger.stderr)
     }
 
     func testUsageErrorsExitTwo() throws {
-        for arguments in [["--iterations", "0"], ["--iterations", "2", "--duration", "1"], ["--int-range", "5,5"],
+        for arguments in [["--iterations", "0"], ["--iterations", "2", "--duration", "1"], ["--int-range", "5,5"], ["--int-range", "image=3,1"],
                           ["--threads", "0"], ["--duration", "-1"]] {
             let result = try TestPaths.runOnyx(["bench", digits] + arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
