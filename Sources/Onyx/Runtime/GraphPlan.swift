@@ -159,7 +159,15 @@ final class GraphPlan: @unchecked Sendable {
             }
             let outputs: [Value?]
             do {
-                outputs = try step.kernel.run(inputs, inner)
+                if let profiler = context.options.profiler {
+                    let start = profiler.now()
+                    outputs = try step.kernel.run(inputs, inner)
+                    profiler.record(
+                        name: step.node.name.isEmpty ? step.node.opType : step.node.name,
+                        category: step.node.opType, since: start)
+                } else {
+                    outputs = try step.kernel.run(inputs, inner)
+                }
             } catch let error as OnyxError {
                 throw error.atNode(step.node)
             }

@@ -14,6 +14,20 @@ public enum ProcessMemory {
         #endif
     }
 
+    /// The resident high-water mark (Linux: `VmHWM` in /proc/self/status),
+    /// falling back to ``peakResidentBytes()`` elsewhere.
+    public static func highWaterMarkBytes() -> Int? {
+        #if os(Linux)
+        if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if fields.count >= 2, let kibibytes = Int(fields[1]) { return kibibytes &* 1024 }
+            }
+        }
+        #endif
+        return peakResidentBytes()
+    }
+
     /// The most bytes ever resident in this process (getrusage).
     public static func peakResidentBytes() -> Int? {
         var usage = rusage()

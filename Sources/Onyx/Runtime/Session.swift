@@ -95,9 +95,11 @@ public final class Session: Sendable {
     }
 
     /// Runs with inputs and outputs that may be sequences or optionals; outputs in graph order.
-    public func runValues(_ feeds: [String: Value]) throws -> [Value] {
+    /// A `profiler` times every node.
+    public func runValues(_ feeds: [String: Value], profiler: Profiler? = nil) throws -> [Value] {
         try validate(feeds)
         var runOptions = RunOptions()
+        runOptions.profiler = profiler
         runOptions.maxLoopIterations = options.maxLoopIterations
         runOptions.threads = options.threads
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
