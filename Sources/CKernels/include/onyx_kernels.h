@@ -28,6 +28,19 @@ typedef struct {
 void onyx_depthwise2d_f32(const onyx_depthwise2d *geometry, const float *input, const float *weights, float bias,
                           float *output);
 
+/**
+ * One output plane of 2-D max pooling with the geometry of a depthwise
+ * convolution (activation ignored): the maximum over the window's taps
+ * inside the input; a NaN in the window gives NaN.
+ */
+void onyx_maxpool2d_f32(const onyx_depthwise2d *geometry, const float *input, float *output);
+
+/** The sum of n floats in a fixed order (float lanes, double blocks). */
+double onyx_sum_f32(size_t n, const float *x);
+
+/** The maximum of n floats (-inf for n = 0); a NaN gives NaN. */
+float onyx_max_f32(size_t n, const float *x);
+
 typedef enum {
     ONYX_BINARY_ADD = 0,
     ONYX_BINARY_SUB = 1,

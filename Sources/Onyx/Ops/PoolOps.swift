@@ -3,7 +3,9 @@
 /// Windows follow ``ConvGeometry`` (kernel_shape, strides, dilations, pads
 /// or auto_pad, ceil_mode). MaxPool's optional Indices output flattens
 /// (n, c, spatial) in row-major order, or column-major over the spatial
-/// dims when storage_order = 1. AveragePool divides by the taps inside the
+/// dims when storage_order = 1. A NaN in a max window gives NaN (its index
+/// is the first NaN's). float32 2-D pools and the global pools take the C
+/// kernels of `PoolOps+Float.swift`. AveragePool divides by the taps inside the
 /// input, or with count_include_pad = 1 by the taps inside the padded input.
 /// Statistics accumulate in Double.
 enum PoolOps {
@@ -12,16 +14,23 @@ enum PoolOps {
             let attributes = try ConvGeometry.Attributes(context)
             let storageOrder = try context.int("storage_order", default: 0)
             let wantsIndices = context.hasOutput(1)
-            return ClosureKernel { inputs, _ in
+            return ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
+                if !wantsIndices, let y = try fastPool(x, attributes, kind: .max, threads: run.options.threads) {
+                    return [.tensor(y)]
+                }
                 return try pool(x, attributes, kind: .max, storageOrder: storageOrder, wantsIndices: wantsIndices)
             }
         }
         registry.register("AveragePool", versions: [1, 7, 10, 11, 19, 22]) { context in
             let attributes = try ConvGeometry.Attributes(context)
             let includePad = try context.int("count_include_pad", default: 0) != 0
-            return ClosureKernel { inputs, _ in
-                try pool(try inputs.tensor(0), attributes, kind: .average(includePad: includePad))
+            return ClosureKernel { inputs, run in
+                let x = try inputs.tensor(0)
+                if let y = try fastPool(x, attributes, kind: .average(includePad: includePad), threads: run.options.threads) {
+                    return [.tensor(y)]
+                }
+                return try pool(x, attributes, kind: .average(includePad: includePad))
             }
         }
         registry.register("LpPool", versions: [1, 2, 11, 18, 22]) { context in
@@ -31,7 +40,13 @@ enum PoolOps {
         }
         for (name, kind) in [("GlobalMaxPool", PoolKind.max), ("GlobalAveragePool", .average(includePad: false))] {
             registry.register(name, versions: [1, 22]) { _ in
-                ClosureKernel { inputs, _ in try global(try inputs.tensor(0), kind: kind) }
+                ClosureKernel { inputs, run in
+                    let x = try inputs.tensor(0)
+                    let isMax: Bool
+                    if case .max = kind { isMax = true } else { isMax = false }
+                    if let y = try fastGlobal(x, max: isMax, threads: run.options.threads) { return [.tensor(y)] }
+                    return try global(x, kind: kind)
+                }
             }
         }
         registry.register("GlobalLpPool", versions: [1, 2, 22]) { context in
@@ -84,7 +99,7 @@ enum PoolOps {
                 inside[out] += 1
                 switch kind {
                 case .max:
-                    if bestIndex[out] < 0 || value > best[out] {
+                    if bestIndex[out] < 0 || (!best[out].isNaN && (value > best[out] || value.isNaN)) {
                         best[out] = value
                         bestIndex[out] = offset
                     }

@@ -1,0 +1,66 @@
+import XCTest
+@testable import Onyx
+
+/// The float32 pooling fast paths (`PoolOps+Float.swift`) against the
+/// reference pooling loop over many geometries, NaN handling, and thread counts.
+final class PoolFastPathTests: XCTestCase {
+    func testMaxAndAveragePoolMatchReference() throws {
+        var values = DepthwiseConvTests.Values(state: 11)
+        var cases = 0
+        for (height, width) in [(1, 1), (6, 7), (15, 16)] {
+            for kernel in [(1, 1), (2, 2), (3, 3), (3, 2)] {
+                for stride in [1, 2, 3] {
+                    for (dilation, pads, ceil) in [(1, [0, 0, 0, 0], false), (1, [1, 1, 1, 1], false), (2, [1, 0, 2, 1], true), (1, [0, 1, 1, 0], true)] {
+                        guard pads.allSatisfy({ $0 < min(kernel.0, kernel.1) || $0 == 0 }) else { continue }
+                        let attributes = ConvGeometry.Attributes(
+                            kernel: [kernel.0, kernel.1], strides: [stride, stride], dilations: [dilation, dilation], pads: pads,
+                            autoPad: "NOTSET", ceilMode: ceil)
+                        let x = try Tensor(shape: [2, 3, height, width], scalars: values.floats(6 * height * width))
+                        for kind in [PoolOps.PoolKind.max, .average(includePad: false), .average(includePad: true)] {
+                            guard let reference = try? PoolOps.pool(x, attributes, kind: kind)[0]?.asTensor() else { continue }
+                            for threads in [1, 2] {
+                                let fast = try XCTUnwrap(try PoolOps.fastPool(x, attributes, kind: kind, threads: threads))
+                                XCTAssertEqual(fast.shape, reference.shape)
+                                let got = try fast.scalars(as: Float.self)
+                                let want = try reference.scalars(as: Float.self)
+                                for index in want.indices {
+                                    XCTAssertEqual(got[index], want[index], accuracy: 1e-6,
+                                                   "\(kind) \(height)×\(width) k\(kernel) s\(stride) d\(dilation) \(pads) [\(index)]")
+                                }
+                            }
+                            cases += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(cases, 100)
+    }
+
+    func testNaNInAMaxWindowGivesNaNOnBothPaths() throws {
+        let x = try Tensor(shape: [1, 1, 2, 3], scalars: [Float(1), .nan, 3, 4, 5, 6])
+        let attributes = ConvGeometry.Attributes(
+            kernel: [2, 2], strides: nil, dilations: nil, pads: nil, autoPad: "NOTSET", ceilMode: false)
+        let fast = try XCTUnwrap(try PoolOps.fastPool(x, attributes, kind: .max, threads: 1)).scalars(as: Float.self)
+        let reference = try XCTUnwrap(PoolOps.pool(x, attributes, kind: .max)[0]).asTensor().scalars(as: Float.self)
+        XCTAssertTrue(fast[0].isNaN && fast[1].isNaN)
+        XCTAssertTrue(reference[0].isNaN && reference[1].isNaN)
+    }
+
+    func testGlobalPoolsMatchReference() throws {
+        var values = DepthwiseConvTests.Values(state: 5)
+        for spatial in [[1], [7], [7, 7], [3, 1000], [2, 3, 4]] {
+            let shape = [2, 5] + spatial
+            let x = try Tensor(shape: shape, scalars: values.floats(shape.reduce(1, *)))
+            for isMax in [false, true] {
+                let fast = try XCTUnwrap(try PoolOps.fastGlobal(x, max: isMax, threads: 2))
+                let reference = try XCTUnwrap(PoolOps.global(x, kind: isMax ? .max : .average(includePad: false))[0]).asTensor()
+                XCTAssertEqual(fast.shape, reference.shape)
+                let got = try fast.scalars(as: Float.self)
+                for (index, want) in try reference.scalars(as: Float.self).enumerated() {
+                    XCTAssertEqual(got[index], want, accuracy: 1e-6, "\(spatial) max \(isMax)")
+                }
+            }
+        }
+    }
+}
