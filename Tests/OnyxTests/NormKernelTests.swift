@@ -71,11 +71,25 @@ final class NormKernelTests: XCTestCase {
             let reference = try LayerNormOps.layerNormalization(
                 sum.cast(to: .double), scale: scale.cast(to: .double), bias: nil, axis: -1, epsilon: 1e-5, stash: .double)
             XCTAssertLessThan(try relativeError(fused.y, reference.y), 1e-5, "\(shape)")
-            // Broadcast operands take the general path.
+            // A row repeating along the leading axes (first or second operand), and a
+            // column that broadcasts across the row (the general path).
             let row = try Tensor.fromDoubles(try random([columns], seed: 9), shape: [columns], as: .float)
-            let broadcast = try FusedNormOps.skipLayerNorm(a, row, scale: scale, bias: nil, axis: -1, epsilon: 1e-5, wantsSum: false, threads: nil)
-            XCTAssertEqual(broadcast.y.shape, shape)
-            XCTAssertNil(broadcast.sum)
+            let rowValues = try row.scalars(as: Float.self)
+            let rowSum = try Tensor.fromFloats(
+                try a.scalars(as: Float.self).enumerated().map { $0.element + rowValues[$0.offset % columns] }, shape: shape, as: .float)
+            let rowReference = try LayerNormOps.layerNormalization(
+                rowSum.cast(to: .double), scale: scale.cast(to: .double), bias: nil, axis: -1, epsilon: 1e-5, stash: .double)
+            for (x, y) in [(a, row), (row, a)] {
+                let broadcast = try FusedNormOps.skipLayerNorm(x, y, scale: scale, bias: nil, axis: -1, epsilon: 1e-5, wantsSum: true, threads: nil)
+                XCTAssertEqual(broadcast.sum, rowSum, "\(shape) row sum")
+                XCTAssertLessThan(try relativeError(broadcast.y, rowReference.y), 1e-5, "\(shape) row")
+            }
+            var columnShape = shape
+            columnShape[shape.count - 1] = 1
+            let column = try Tensor.fromDoubles(try random(columnShape, seed: 11), shape: columnShape, as: .float)
+            let general = try FusedNormOps.skipLayerNorm(a, column, scale: scale, bias: nil, axis: -1, epsilon: 1e-5, wantsSum: false, threads: nil)
+            XCTAssertEqual(general.y.shape, shape)
+            XCTAssertNil(general.sum)
         }
     }
 

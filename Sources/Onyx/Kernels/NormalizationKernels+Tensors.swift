@@ -52,17 +52,19 @@ extension NormalizationKernels {
         return (y, means, inverses)
     }
 
-    /// `LayerNormalization(a + b)` for float32 `a` and `b` of the same shape
-    /// seen as `rows × columns`; also returns the sum when `wantsSum`.
+    /// `LayerNormalization(a + b)` for float32 `a` seen as `rows × columns`
+    /// and `b` repeating with period `bPeriod` elements (a multiple of
+    /// `columns`; `a.count` for the same shape); also returns the sum when
+    /// `wantsSum`.
     static func skipLayerNorm(
-        _ a: Tensor, _ b: Tensor, rows: Int, columns: Int, scale: [Float], bias: [Float]?, epsilon: Double,
+        _ a: Tensor, _ b: Tensor, bPeriod: Int, rows: Int, columns: Int, scale: [Float], bias: [Float]?, epsilon: Double,
         threads: Int?, wantsSum: Bool
     ) throws -> (y: Tensor, sum: Tensor?) {
         var sum: Tensor?
         let y = try a.withUnsafeBufferPointer(as: Float.self) { ap in
             try b.withUnsafeBufferPointer(as: Float.self) { bp in
-                guard ap.count == bp.count else {
-                    throw OnyxError.shapeMismatch("SkipLayerNorm inputs \(a.shape) and \(b.shape) differ")
+                guard bPeriod > 0, bPeriod % max(columns, 1) == 0, bp.count >= bPeriod, ap.count % bPeriod == 0 else {
+                    throw OnyxError.shapeMismatch("SkipLayerNorm input B \(b.shape) does not repeat along A \(a.shape)")
                 }
                 let run = { (sumOut: UnsafeMutablePointer<Float>?, yOut: UnsafeMutablePointer<Float>) in
                     guard let a0 = ap.baseAddress, let b0 = bp.baseAddress, scale.count == columns else { return }
@@ -73,7 +75,7 @@ extension NormalizationKernels {
                                 for row in range {
                                     let offset = row &* columns
                                     let target = (sumOut ?? yOut) + offset
-                                    addRow(a0 + offset, b0 + offset, target, columns)
+                                    addRow(a0 + offset, b0 + offset % bPeriod, target, columns)
                                     let m = moments(target, columns)
                                     affineRow(target, yOut + offset, columns, moments: m,
                                               inverse: Float(m.inverse(epsilon: epsilon)),

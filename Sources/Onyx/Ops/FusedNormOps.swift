@@ -45,12 +45,18 @@ enum FusedNormOps {
     }
 
     /// `(LayerNormalization(A + B), A + B)`; the sum is nil unless `wantsSum`.
+    /// The float32 kernel takes operands of one shape, or one operand
+    /// repeating along the leading axes of the other (a position embedding).
     static func skipLayerNorm(
-        _ a: Tensor, _ b: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Double, wantsSum: Bool, threads: Int?
+        _ first: Tensor, _ second: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Double, wantsSum: Bool, threads: Int?
     ) throws -> (y: Tensor, sum: Tensor?) {
-        try NormalizationSupport.requireFloat(a, "A")
-        try NormalizationSupport.requireSameType(b, "B", as: a)
-        if a.elementType == .float, a.shape == b.shape, !a.shape.isEmpty {
+        try NormalizationSupport.requireFloat(first, "A")
+        try NormalizationSupport.requireSameType(second, "B", as: first)
+        // Addition commutes: `a` is the operand of the full shape.
+        let swap = second.count > first.count || (second.count == first.count && second.shape.count > first.shape.count)
+        let (a, b) = swap ? (second, first) : (first, second)
+        let bPeriod = a.shape == b.shape ? a.count : LayerNormOps.period(b.shape, of: a.shape)
+        if a.elementType == .float, let bPeriod, bPeriod > 0, !a.shape.isEmpty {
             try NormalizationSupport.requireSameType(scale, "Scale", as: a)
             let (resolved, rows, columns) = try LayerNormOps.split(a, axis: axis)
             let scaleShape = try LayerNormOps.affineShape(scale, "Scale", x: a, axis: resolved, columns: columns)
@@ -63,13 +69,13 @@ enum FusedNormOps {
                     NormalizationKernels.row(tensor, period: $0, count: columns)
                 }
             }
-            if let scaleRow, rows > 0, columns > 0, bias == nil || biasRow != nil {
+            if let scaleRow, rows > 0, columns > 0, bPeriod % columns == 0, bias == nil || biasRow != nil {
                 return try NormalizationKernels.skipLayerNorm(
-                    a, b, rows: rows, columns: columns, scale: scaleRow, bias: biasRow, epsilon: epsilon, threads: threads,
+                    a, b, bPeriod: bPeriod, rows: rows, columns: columns, scale: scaleRow, bias: biasRow, epsilon: epsilon, threads: threads,
                     wantsSum: wantsSum)
             }
         }
-        let sum = try broadcastSum(a, b)
+        let sum = try broadcastSum(first, second)
         let y = try LayerNormOps.layerNormalization(
             sum, scale: scale, bias: bias, axis: axis, epsilon: epsilon, stash: .float, statistics: false, threads: threads).y
         return (y, wantsSum ? sum : nil)
