@@ -4,10 +4,11 @@
 usage: .venv/bin/python tools/time-norm-models.py ONYX MODEL.onnx... [--runs N]
 
 For each MODEL, writes MODEL-fused.onnx with `onyx optimize
---allow-custom-ops`, then alternates, --runs times (default 7):
-`onyx run --no-optimize MODEL` (as exported), `onyx run --no-optimize
-MODEL-fused.onnx`, and one onnxruntime inference of MODEL (in this process,
-graph optimizations on, one session). The `onyx run` times are whole
+--allow-custom-ops` and MODEL-unfused.onnx the same way with the passes
+fuse-layernorm, fuse-groupnorm and fuse-skip-layernorm disabled (so the two
+differ only by the normalization fusions), then alternates, --runs times
+(default 7): `onyx run --no-optimize` of each, and one onnxruntime inference
+of MODEL (in this process, graph optimizations on, one session). The `onyx run` times are whole
 processes (load, plan, one inference); the inputs are seeded random .npy
 files (symbolic dims = 1; int64 inputs in [0, 100)). Prints the medians and
 the ratios, and checks that both Onyx runs agree with onnxruntime (rtol 1e-4
@@ -22,6 +23,7 @@ p.add_argument("--runs", type=int, default=7)
 a = p.parse_args()
 
 TYPES = {1: np.float32, 7: np.int64, 11: np.float64}
+NORM_PASSES = ["fuse-layernorm", "fuse-groupnorm", "fuse-skip-layernorm"]
 
 
 def feeds(model, folder):
@@ -63,8 +65,11 @@ def error(actual, expected):
 
 
 for path in a.models:
-    fused = path[:-5] + "-fused.onnx"
+    fused, unfused = path[:-5] + "-fused.onnx", path[:-5] + "-unfused.onnx"
     subprocess.run([a.onyx, "optimize", path, "-o", fused, "--allow-custom-ops"], check=True, stdout=subprocess.DEVNULL)
+    disable = [arg for name in NORM_PASSES for arg in ("--disable-pass", name)]
+    subprocess.run([a.onyx, "optimize", path, "-o", unfused, "--allow-custom-ops"] + disable, check=True,
+                   stdout=subprocess.DEVNULL)
     model = onnx.load(path)
     with tempfile.TemporaryDirectory() as folder:
         inputs = feeds(model, folder)
@@ -72,15 +77,15 @@ for path in a.models:
         expected = session.run(None, inputs)
         times = {"onyx": [], "onyx-fused": [], "onnxruntime": []}
         for _ in range(a.runs):
-            times["onyx"].append(onyx_run(path, folder, list(inputs), os.path.join(folder, "plain")))
+            times["onyx"].append(onyx_run(unfused, folder, list(inputs), os.path.join(folder, "plain")))
             times["onyx-fused"].append(onyx_run(fused, folder, list(inputs), os.path.join(folder, "fused")))
             start = time.perf_counter()
             session.run(None, inputs)
             times["onnxruntime"].append(time.perf_counter() - start)
         errors = {k: error(outputs(os.path.join(folder, k), len(expected)), expected) for k in ("plain", "fused")}
     median = {k: float(np.median(v)) * 1000 for k, v in times.items()}
-    print(f"{os.path.basename(path)}: onyx {median['onyx']:.1f} ms, onyx fused {median['onyx-fused']:.1f} ms "
-          f"(fused/plain {median['onyx-fused'] / median['onyx']:.3f}), onnxruntime inference {median['onnxruntime']:.1f} ms; "
-          f"error vs onnxruntime: plain {errors['plain']:.2e}, fused {errors['fused']:.2e}")
+    print(f"{os.path.basename(path)}: onyx unfused {median['onyx']:.1f} ms, onyx fused {median['onyx-fused']:.1f} ms "
+          f"(fused/unfused {median['onyx-fused'] / median['onyx']:.3f}), onnxruntime inference {median['onnxruntime']:.1f} ms; "
+          f"error vs onnxruntime: unfused {errors['plain']:.2e}, fused {errors['fused']:.2e}")
     if max(errors.values()) > 1e-4:
         sys.exit(f"{path}: outputs differ from onnxruntime")
