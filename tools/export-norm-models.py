@@ -11,6 +11,10 @@ exported by the TorchScript exporter (dynamo=False) with constant folding:
                    LayerNormalization, so each LayerNorm is exported
                    decomposed (ReduceMean … Sqrt, Div, Mul, Add)
   bert_opset17     the same at opset 17 (LayerNormalization nodes)
+  vit_prenorm_opset17
+                   a 4-layer pre-LN encoder (ViT style: x + f(LN(x))) on
+                   2×65×192 float inputs, whose residual sums are read both by
+                   a LayerNorm and by the next residual Add
   groupnorm_opset13, groupnorm_opset18
                    a conv block: 4 × (Conv 3×3 → GroupNorm(8 groups) → SiLU)
                    on 1×64×64×64; GroupNorm is exported as Reshape →
@@ -61,6 +65,24 @@ class Bert(nn.Module):
         return x
 
 
+class PreNormEncoder(nn.Module):
+    def __init__(self, hidden=192, heads=3, layers=4):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.ModuleDict({
+            "ln1": nn.LayerNorm(hidden, eps=1e-6), "attention": nn.MultiheadAttention(hidden, heads, batch_first=True),
+            "ln2": nn.LayerNorm(hidden, eps=1e-6),
+            "mlp": nn.Sequential(nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden)),
+        }) for _ in range(layers))
+        self.ln = nn.LayerNorm(hidden, eps=1e-6)
+
+    def forward(self, x):
+        for layer in self.layers:
+            y = layer["ln1"](x)
+            x = x + layer["attention"](y, y, y, need_weights=False)[0]
+            x = x + layer["mlp"](layer["ln2"](x))
+        return self.ln(x)
+
+
 class ConvGroupNorm(nn.Module):
     def __init__(self, channels=64, groups=8, blocks=4):
         super().__init__()
@@ -84,6 +106,7 @@ def randomize_norms(model, seed):
 MODELS = {
     "bert_opset13": (lambda: Bert(), lambda: torch.randint(0, 1000, (2, 128)), 13),
     "bert_opset17": (lambda: Bert(), lambda: torch.randint(0, 1000, (2, 128)), 17),
+    "vit_prenorm_opset17": (lambda: PreNormEncoder(), lambda: torch.randn(2, 65, 192), 17),
     "groupnorm_opset13": (lambda: ConvGroupNorm(), lambda: torch.randn(1, 64, 64, 64), 13),
     "groupnorm_opset18": (lambda: ConvGroupNorm(), lambda: torch.randn(1, 64, 64, 64), 18),
 }

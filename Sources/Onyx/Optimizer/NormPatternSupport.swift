@@ -82,8 +82,8 @@ enum NormPatterns {
         let normalized: [Int]
         if axes.allSatisfy({ $0 < 0 }) {
             normalized = axes.sorted()
-            if let rank { try require(-normalized[0] <= rank, "axes \(axes) exceed rank \(rank)") }
             try require(normalized == Array((-axes.count)...(-1)), "axes \(axes) are not the trailing axes")
+            if let rank { try require(axes.count <= rank, "axes \(axes) exceed rank \(rank)") }
         } else {
             guard let rank else {
                 throw GuardFailure("axes \(axes) are non-negative and the rank of the input is not known")
