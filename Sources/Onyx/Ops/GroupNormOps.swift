@@ -23,23 +23,24 @@ enum GroupNormOps {
             let epsilon = Double(try context.float("epsilon", default: 1e-5))
             let perChannel = context.opset >= 21
             if perChannel { _ = try NormalizationSupport.stashType(context) }
-            return ClosureKernel { inputs, _ in
+            return ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
                 let result = try groupNormalization(
                     x, scale: try inputs.tensor(1), bias: try inputs.tensor(2), groups: groups,
-                    perChannel: perChannel, epsilon: epsilon)
+                    perChannel: perChannel, epsilon: epsilon, threads: run.options.threads)
                 return [.tensor(result)]
             }
         }
         registry.register("InstanceNormalization", versions: [1, 6, 22]) { context in
             let epsilon = Double(try context.float("epsilon", default: 1e-5))
-            return ClosureKernel { inputs, _ in
+            return ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
                 guard x.shape.count >= 2 else { throw OnyxError.shapeMismatch("input must have rank ≥ 2, got \(x.shape)") }
                 let channels = x.shape[1]
                 let scale = try parameterValues(try inputs.tensor(1), "scale", count: channels, like: x)
                 let bias = try parameterValues(try inputs.tensor(2), "B", count: channels, like: x)
-                return [.tensor(try normalize(x, groups: channels, scale: scale, bias: bias, epsilon: epsilon))]
+                return [.tensor(try normalize(
+                    x, groups: channels, scale: scale, bias: bias, epsilon: epsilon, threads: run.options.threads))]
             }
         }
     }
@@ -54,7 +55,7 @@ enum GroupNormOps {
     }
 
     static func groupNormalization(
-        _ x: Tensor, scale: Tensor, bias: Tensor, groups: Int, perChannel: Bool, epsilon: Double
+        _ x: Tensor, scale: Tensor, bias: Tensor, groups: Int, perChannel: Bool, epsilon: Double, threads: Int? = nil
     ) throws -> Tensor {
         guard x.shape.count >= 2 else { throw OnyxError.shapeMismatch("X must have rank ≥ 2, got \(x.shape)") }
         let channels = x.shape[1]
@@ -64,19 +65,33 @@ enum GroupNormOps {
         if perChannel {
             let s = try parameterValues(scale, "scale", count: channels, like: x)
             let b = try parameterValues(bias, "bias", count: channels, like: x)
-            return try normalize(x, groups: groups, scale: s, bias: b, epsilon: epsilon)
+            return try normalize(x, groups: groups, scale: s, bias: b, epsilon: epsilon, threads: threads)
         }
         let what = "(opset 18: one per group; per-channel parameters need opset 21)"
         let s = try parameterValues(scale, "scale \(what)", count: groups, like: x)
         let b = try parameterValues(bias, "bias \(what)", count: groups, like: x)
         let perGroup = channels / groups
         let expand = { (values: [Double]) in (0..<channels).map { values[$0 / perGroup] } }
-        return try normalize(x, groups: groups, scale: expand(s), bias: expand(b), epsilon: epsilon)
+        return try normalize(x, groups: groups, scale: expand(s), bias: expand(b), epsilon: epsilon, threads: threads)
     }
 
     /// Normalizes each (sample, group) block of `x` — contiguous in memory —
     /// and applies the per-channel `scale` and `bias` (`C` values each).
-    static func normalize(_ x: Tensor, groups: Int, scale: [Double], bias: [Double], epsilon: Double) throws -> Tensor {
+    /// float32 runs on ``NormalizationKernels``, other types on the Double
+    /// reference loop (``normalizeReference``).
+    static func normalize(
+        _ x: Tensor, groups: Int, scale: [Double], bias: [Double], epsilon: Double, threads: Int? = nil
+    ) throws -> Tensor {
+        try NormalizationSupport.requireFloat(x, "X")
+        guard x.shape.count >= 2 else { throw OnyxError.shapeMismatch("X must have rank ≥ 2, got \(x.shape)") }
+        if x.elementType == .float {
+            return try NormalizationKernels.groupNorm(x, groups: groups, scale: scale, bias: bias, epsilon: epsilon, threads: threads)
+        }
+        return try normalizeReference(x, groups: groups, scale: scale, bias: bias, epsilon: epsilon)
+    }
+
+    /// The reference form of ``normalize``: every type, in Double.
+    static func normalizeReference(_ x: Tensor, groups: Int, scale: [Double], bias: [Double], epsilon: Double) throws -> Tensor {
         try NormalizationSupport.requireFloat(x, "X")
         guard x.shape.count >= 2 else { throw OnyxError.shapeMismatch("X must have rank ≥ 2, got \(x.shape)") }
         let channels = x.shape[1]

@@ -20,24 +20,7 @@ import Foundation
 /// whatever `stash_type` says; the result is rounded once to the output type.
 enum LayerNormOps {
     static func register(into registry: inout OpRegistry) {
-        registry.register("LayerNormalization", since: 17) { context in
-            let axis = try context.int("axis", default: -1)
-            let epsilon = Double(try context.float("epsilon", default: 1e-5))
-            let stash = try NormalizationSupport.stashType(context)
-            let wantsMean = context.hasOutput(1)
-            let wantsInvStdDev = context.hasOutput(2)
-            return ClosureKernel { inputs, _ in
-                let x = try inputs.tensor(0)
-                let scale = try inputs.tensor(1)
-                let bias = try inputs.optionalTensor(2)
-                let result = try layerNormalization(x, scale: scale, bias: bias, axis: axis, epsilon: epsilon, stash: stash)
-                return [
-                    .tensor(result.y),
-                    wantsMean ? .tensor(result.mean) : nil,
-                    wantsInvStdDev ? .tensor(result.invStdDev) : nil,
-                ]
-            }
-        }
+        registry.register("LayerNormalization", since: 17, buildLayerNormalization)
         registry.register("RMSNormalization", since: 23) { context in
             let axis = try context.int("axis", default: -1)
             let epsilon = Double(try context.float("epsilon", default: 1e-5))
@@ -48,8 +31,31 @@ enum LayerNormOps {
         }
     }
 
+    /// The LayerNormalization kernel builder, shared with the fused
+    /// `ai.onyx::LayerNormalization` (same semantics, any opset).
+    static let buildLayerNormalization: OpBuilder = { context in
+        let axis = try context.int("axis", default: -1)
+        let epsilon = Double(try context.float("epsilon", default: 1e-5))
+        let stash = try NormalizationSupport.stashType(context)
+        let wantsMean = context.hasOutput(1)
+        let wantsInvStdDev = context.hasOutput(2)
+        return ClosureKernel { inputs, run in
+            let x = try inputs.tensor(0)
+            let scale = try inputs.tensor(1)
+            let bias = try inputs.optionalTensor(2)
+            let result = try layerNormalization(
+                x, scale: scale, bias: bias, axis: axis, epsilon: epsilon, stash: stash,
+                statistics: wantsMean || wantsInvStdDev, threads: run.options.threads)
+            return [
+                .tensor(result.y),
+                wantsMean ? .tensor(result.mean) : nil,
+                wantsInvStdDev ? .tensor(result.invStdDev) : nil,
+            ]
+        }
+    }
+
     /// Rows (leading block count) and columns (normalized block size) of X split at `axis`.
-    private static func split(_ x: Tensor, axis: Int) throws -> (axis: Int, rows: Int, columns: Int) {
+    static func split(_ x: Tensor, axis: Int) throws -> (axis: Int, rows: Int, columns: Int) {
         let resolved = try normalizeAxis(axis, rank: x.shape.count)
         let rows = try Tensor.checkedCount(Array(x.shape[..<resolved]))
         let columns = try Tensor.checkedCount(Array(x.shape[resolved...]))
@@ -58,7 +64,7 @@ enum LayerNormOps {
     }
 
     /// The shape under which `parameter` is read against X (see the type's documentation).
-    private static func affineShape(_ parameter: Tensor, _ name: String, x: Tensor, axis: Int, columns: Int) throws -> [Int] {
+    static func affineShape(_ parameter: Tensor, _ name: String, x: Tensor, axis: Int, columns: Int) throws -> [Int] {
         if NormalizationSupport.broadcastable(parameter.shape, to: x.shape) { return parameter.shape }
         if parameter.count == columns { return Array(x.shape[axis...]) }
         throw OnyxError.shapeMismatch(
@@ -68,7 +74,7 @@ enum LayerNormOps {
     /// The element count of `parameterShape` when, leading 1s dropped, it is
     /// exactly the trailing part of `shape`: element `i` of X then reads the
     /// parameter at `i % count`.
-    private static func period(_ parameterShape: [Int], of shape: [Int]) -> Int? {
+    static func period(_ parameterShape: [Int], of shape: [Int]) -> Int? {
         let trimmed = Array(parameterShape.drop { $0 == 1 })
         guard trimmed.count <= shape.count, Array(shape.suffix(trimmed.count)) == trimmed else { return nil }
         let count = trimmed.reduce(1, &*)
@@ -93,8 +99,13 @@ enum LayerNormOps {
         }
     }
 
+    /// LayerNormalization of `x`; float32 runs on ``NormalizationKernels``
+    /// when Scale and B repeat along each row, everything else on the Double
+    /// reference loop. The statistics outputs are computed only when
+    /// `statistics` (else they hold zeros on the float32 path).
     static func layerNormalization(
-        _ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Double, stash: ElementType
+        _ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Double, stash: ElementType,
+        statistics: Bool = true, threads: Int? = nil
     ) throws -> (y: Tensor, mean: Tensor, invStdDev: Tensor) {
         try NormalizationSupport.requireFloat(x, "X")
         try NormalizationSupport.requireSameType(scale, "Scale", as: x)
@@ -102,6 +113,23 @@ enum LayerNormOps {
         let (resolved, rows, columns) = try split(x, axis: axis)
         let scaleShape = try affineShape(scale, "Scale", x: x, axis: resolved, columns: columns)
         let biasShape = try bias.map { try affineShape($0, "B", x: x, axis: resolved, columns: columns) } ?? []
+        let reducedShape = Array(x.shape[..<resolved]) + Array(repeating: 1, count: x.shape.count - resolved)
+        if x.elementType == .float, rows > 0, columns > 0,
+           let scaleRow = period(scaleShape, of: x.shape).flatMap({ NormalizationKernels.row(scale, period: $0, count: columns) })
+        {
+            let biasRow = bias.flatMap { b in period(biasShape, of: x.shape).flatMap { NormalizationKernels.row(b, period: $0, count: columns) } }
+            if bias == nil || biasRow != nil {
+                let result = try NormalizationKernels.layerNorm(
+                    x, rows: rows, columns: columns, scale: scaleRow, bias: biasRow, epsilon: epsilon, threads: threads,
+                    statistics: statistics)
+                let means = statistics ? result.mean : [Double](repeating: 0, count: rows)
+                let inverses = statistics ? result.invStdDev : [Double](repeating: 0, count: rows)
+                return (
+                    result.y, try Tensor.fromDoubles(means, shape: reducedShape, as: stash),
+                    try Tensor.fromDoubles(inverses, shape: reducedShape, as: stash)
+                )
+            }
+        }
         let values = try x.doubleValues()
         var out = [Double](repeating: 0, count: values.count)
         var means = [Double](repeating: 0, count: rows)
@@ -119,7 +147,6 @@ enum LayerNormOps {
         applyAffine(
             &out, shape: x.shape, scale: try scale.doubleValues(), scaleShape: scaleShape,
             bias: try bias?.doubleValues() ?? [0], biasShape: biasShape)
-        let reducedShape = Array(x.shape[..<resolved]) + Array(repeating: 1, count: x.shape.count - resolved)
         return (
             try ActivationOps.encode(out, like: x),
             try Tensor.fromDoubles(means, shape: reducedShape, as: stash),

@@ -15,6 +15,7 @@ enum StandardOps {
         ElementwiseMoreBinaryOps.register(into: &registry)
         VariadicOps.register(into: &registry)
         LayerNormOps.register(into: &registry)
+        FusedNormOps.register(into: &registry)
         GroupNormOps.register(into: &registry)
         NormalizationMiscOps.register(into: &registry)
         ReduceOps.register(into: &registry)

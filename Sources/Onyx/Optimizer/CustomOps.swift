@@ -62,6 +62,9 @@ enum CustomOps {
 
     /// Every fused op's lowering; add one line per op.
     private static let registered: [CustomOpLowering] = [
+        NormLowerings.layerNorm,
+        NormLowerings.skipLayerNorm,
+        NormLowerings.groupNorm,
     ]
 
     /// True for a node of the `ai.onyx` domain.
