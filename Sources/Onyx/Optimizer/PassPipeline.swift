@@ -1,10 +1,13 @@
 /// The standard optimizer passes, in the order they run.
 ///
 /// The order matters: cleanups first, so that folds see producers with a
-/// single reader and constants as initializers; then the folds; the
-/// BatchNormalization → Mul/Add rewrite runs after `fold-batchnorm` so it
-/// only sees the BatchNormalizations that could not fold. The driver repeats
-/// the whole list until no pass changes anything (``Optimizer``).
+/// single reader and constants as initializers; then the folds into
+/// producers; the BatchNormalization rewrites run after `fold-batchnorm`
+/// so they only see the BatchNormalizations that could not fold; then the
+/// forward fold of what is left into the Conv/Gemm/MatMul reading it; the
+/// fusions into `ai.onyx` kernels come last, so a fused node never blocks a
+/// fold. The driver repeats the whole list until no pass changes anything
+/// (``Optimizer``).
 public enum PassPipeline {
     /// Every standard pass, in order.
     public static let standard: [any GraphPass] = [
@@ -13,7 +16,11 @@ public enum PassPipeline {
         ConstantFoldingPass(),
         FoldBatchNormPass(),
         FoldChannelArithmeticPass(),
+        ChannelAffinePass(),
         BatchNormAffinePass(),
+        AffineForwardFoldPass(),
+        FuseMatMulAddPass(),
+        FuseActivationPass(),
     ]
 
     /// The names of the standard passes, in order.
