@@ -109,12 +109,7 @@ struct FusedActivation: Sendable, Equatable {
         case .silu:
             Self.map(buffer) { $0 * Self.sigmoid($0) }
         case .tanh:
-            Self.map(buffer) { x in
-                // tanh(|x|) = 1 − 2 / (e^{2|x|} + 1), with the sign put back.
-                let negative = x .< 0
-                let magnitude = 1 - 2 / (Self.exp(2 * x.replacing(with: -x, where: negative)) + 1)
-                return magnitude.replacing(with: -magnitude, where: negative).replacing(with: x, where: x .!= x)
-            }
+            Self.map(buffer) { Self.tanh($0) }
         }
     }
 
@@ -153,6 +148,24 @@ struct FusedActivation: Sendable, Equatable {
         x.replacing(with: 0, where: x .< 0).replacing(with: 1, where: x .> 1)
     }
 
+    /// tanh per lane: an odd polynomial below |x| = 0.625 (where the
+    /// exp form would cancel), `1 − 2 / (e^{2|x|} + 1)` with the sign put back above.
+    @inline(__always)
+    private static func tanh(_ x: Vector) -> Vector {
+        let negative = x .< 0
+        let magnitude = x.replacing(with: -x, where: negative)
+        var large = 1 - 2 / (exp(2 * magnitude) + 1)
+        large.replace(with: -large, where: negative)
+        let z = x * x
+        var p = Vector(repeating: -5.70498872745e-3)
+        p = p * z + 2.06390887954e-2
+        p = p * z - 5.37397155531e-2
+        p = p * z + 1.33314422036e-1
+        p = p * z - 3.33332819422e-1
+        let small = p * z * x + x
+        return large.replacing(with: small, where: magnitude .< 0.625).replacing(with: x, where: x .!= x)
+    }
+
     @inline(__always)
     private static func sigmoid(_ x: Vector) -> Vector { 1 / (1 + exp(-x)) }
 
@@ -161,7 +174,9 @@ struct FusedActivation: Sendable, Equatable {
     /// [−87.3, 88.3] (results near the float range's ends); NaN stays NaN.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
+        // NaN lanes compute e^0 (the conversion to Int32 below traps on NaN) and are put back at the end.
         let clamped = x.replacing(with: -87.3, where: x .< -87.3).replacing(with: 88.3, where: x .> 88.3)
+            .replacing(with: 0, where: x .!= x)
         let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
         let r = clamped - n * 0.693359375 + n * 2.12194440e-4
         var p = Vector(repeating: 1.9875691500e-4)
