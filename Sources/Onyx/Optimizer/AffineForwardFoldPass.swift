@@ -32,7 +32,8 @@ public struct AffineForwardFoldPass: GraphPass {
         let index = GraphIndex(graph, context)
         for (nodeIndex, node) in graph.nodes.enumerated() {
             let isChannelAffine = node.domain == OnyxDomain.name && node.opType == "ChannelAffine"
-            guard isChannelAffine || node.isOp("BatchNormalization"),
+            // A ChannelAffine with its activation fused is no candidate (the activation runs before the consumer).
+            guard (isChannelAffine && node.attribute("activation") == nil) || node.isOp("BatchNormalization"),
                   let output = node.outputs.first, !output.isEmpty,
                   let consumerIndex = index.readers[output]?.first,
                   let kind = ForwardConsumer.Kind(graph.nodes[consumerIndex])
@@ -67,7 +68,6 @@ public struct AffineForwardFoldPass: GraphPass {
             return (node.inputs[0], scale, shift)
         }
         try require(node.inputs.count == 3 && node.outputs.count == 1, "ChannelAffine does not have 3 inputs and 1 output")
-        try require(node.attribute("activation") == nil, "ChannelAffine has an activation, which must run before the consumer")
         guard let scale = index.constant(node.inputs[1]), let shift = index.constant(node.inputs[2]),
               scale.isFoldableFloat, shift.isFoldableFloat, scale.shape.count == 1, scale.shape == shift.shape
         else { throw GuardFailure("ChannelAffine scale and bias are not constant [C] floats") }
