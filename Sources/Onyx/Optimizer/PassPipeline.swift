@@ -3,7 +3,8 @@
 /// The order matters: cleanups first, so that folds see producers with a
 /// single reader and constants as initializers; then the folds into
 /// producers; the BatchNormalization rewrites run after `fold-batchnorm`
-/// so they only see the BatchNormalizations that could not fold; then the
+/// so they only see the BatchNormalizations that could not fold (the
+/// off-by-default Mul + Add one first, so that asking for it wins); then the
 /// forward fold of what is left into the Conv/Gemm/MatMul reading it; the
 /// fusions into `ai.onyx` kernels come last, so a fused node never blocks a
 /// fold. The driver repeats the whole list until no pass changes anything
@@ -16,8 +17,8 @@ public enum PassPipeline {
         ConstantFoldingPass(),
         FoldBatchNormPass(),
         FoldChannelArithmeticPass(),
-        ChannelAffinePass(),
         BatchNormAffinePass(),
+        ChannelAffinePass(),
         AffineForwardFoldPass(),
         FuseMatMulAddPass(),
         FuseActivationPass(),
