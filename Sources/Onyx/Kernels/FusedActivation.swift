@@ -172,12 +172,17 @@ struct FusedActivation: Sendable, Equatable {
     /// e^x per lane: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-7
     /// polynomial, 2^n put in the exponent bits. Inputs are clamped to
     /// [−87.3, 88.3] (results near the float range's ends); NaN stays NaN.
+    /// n is rounded by adding 1.5·2^23 (which leaves n in the low mantissa
+    /// bits) rather than by `rounded()` and an Int32 conversion, which do
+    /// not vectorise.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
-        // NaN lanes compute e^0 (the conversion to Int32 below traps on NaN) and are put back at the end.
+        // NaN lanes compute e^0 and are put back at the end.
         let clamped = x.replacing(with: -87.3, where: x .< -87.3).replacing(with: 88.3, where: x .> 88.3)
             .replacing(with: 0, where: x .!= x)
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        let magic: Float = 12_582_912
+        let shifted = clamped * 1.44269504088896341 + magic
+        let n = shifted - magic
         let r = clamped - n * 0.693359375 + n * 2.12194440e-4
         var p = Vector(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -186,8 +191,8 @@ struct FusedActivation: Sendable, Equatable {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let er = p * (r * r) + r + 1
-        let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        let scale = unsafeBitCast(exponent, to: Vector.self)
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
         return (er * scale).replacing(with: x, where: x .!= x)
     }
 }
