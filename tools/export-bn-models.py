@@ -9,7 +9,7 @@ scale ~ U(0.5, 1.5), bias ~ N(0, 0.2)), exported at opset 17 by the
 TorchScript exporter with TrainingMode.PRESERVE on a model in eval mode, so
 BatchNormalization stays a node (a plain eval export folds it already):
 
-  resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0,
+  resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, efficientnet_b0,
   shufflenet_v2, densenet121   torchvision CNNs (224×224, batch 1)
   mlp_bn1d                     Linear → BatchNorm1d → ReLU, twice, then Linear
   convtranspose_bn             ConvTranspose2d (groups 1 and 2) → BatchNorm2d → ReLU
@@ -90,6 +90,7 @@ def image(n=1, size=224):
 
 CASES = {
     "resnet18": lambda: (torchvision.models.resnet18(), image()),
+    "resnet50": lambda: (torchvision.models.resnet50(), image()),
     "mobilenet_v2": lambda: (torchvision.models.mobilenet_v2(), image()),
     "mobilenet_v3_small": lambda: (torchvision.models.mobilenet_v3_small(), image()),
     "efficientnet_b0": lambda: (torchvision.models.efficientnet_b0(), image()),

@@ -7,7 +7,9 @@ import CKernels
 /// into a [channels/group · taps, positions] matrix, written straight into
 /// the GEMM's packed-panel layout (no second copy). The weights are the A
 /// operand, packed once per group when they are constant; the bias is fused
-/// as a per-row bias, and an activation may be fused after it.
+/// as a per-row bias, and an activation may be fused after it: ReLU and Clip
+/// in the GEMM epilogue, other ``FusedActivation``s on each (batch, group)
+/// output block right after its product, while it is still in cache.
 extension ConvProblem {
     /// Constant float32 weights packed per group as the GEMM's A operand.
     static func packedWeights(_ w: Tensor?, group: Int) -> PackedConstant? {
@@ -35,9 +37,15 @@ extension ConvProblem {
 
     func runFloat(
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], packed: PackedConstant?,
-        activation: Gemm.Activation = .none, threads: Int?
+        activation: Gemm.Activation = .none, fused: FusedActivation? = nil, threads: Int?
     ) throws -> Tensor {
-        if isDepthwise2D { return try runDepthwise(x, w, b, outShape, activation: activation, threads: threads) }
+        let epilogue = fused.map { $0.gemmEpilogue ?? .none } ?? activation
+        let after = fused?.gemmEpilogue == nil ? fused : nil
+        if isDepthwise2D {
+            let y = try runDepthwise(x, w, b, outShape, activation: epilogue, threads: threads)
+            after?.apply(toFresh: y)
+            return y
+        }
         let channelsPerGroup = channels / group
         let filtersPerGroup = filters / group
         let taps = try Tensor.checkedCount(geometry.kernel)
@@ -70,7 +78,8 @@ extension ConvProblem {
                             let multiply = { (columnsOperand: Gemm.Operand) in
                                 try Gemm.multiply(
                                     m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
-                                    c: target, ldc: positions, bias: rowBias, activation: activation, threads: itemThreads)
+                                    c: target, ldc: positions, bias: rowBias, activation: epilogue, threads: itemThreads)
+                                after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions))
                             }
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
                             try columns.withUnsafeMutableBufferPointer { buffer in

@@ -2,7 +2,8 @@
 /// strides (no copy), a constant B is packed when the plan is built, and C
 /// enters as a fused row or column bias (`beta · C`, rounded as the reference
 /// rounds it) when it broadcasts along one axis, or is copied into the output
-/// and scaled by beta otherwise.
+/// and scaled by beta otherwise. A ``FusedActivation`` (FusedGemm) runs in
+/// the epilogue (ReLU, Clip) or on the output right after the product.
 extension LinearAlgebraOps {
     /// A constant float32 B packed as the k × n operand op(B).
     static func packedConstantB(_ b: Tensor?, transposed: Bool) -> PackedConstant? {
@@ -19,8 +20,9 @@ extension LinearAlgebraOps {
     /// alpha · op(A) · op(B) + beta · C for float32; `cStrides` broadcast C to [M, N].
     static func floatGemm(
         _ a: Tensor, _ b: Tensor, _ c: Tensor?, cStrides: [Int], alpha: Float, beta: Float,
-        transA: Bool, transB: Bool, packedB: PackedMatrix?, threads: Int?
+        transA: Bool, transB: Bool, packedB: PackedMatrix?, fused: FusedActivation? = nil, threads: Int?
     ) throws -> Tensor {
+        let epilogue = fused?.gemmEpilogue ?? .none
         let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let n = transB ? b.shape[0] : b.shape[1]
         return try a.withElements(Float.self) { x in
@@ -35,7 +37,10 @@ extension LinearAlgebraOps {
                     let multiply = { (beta: Float, bias: Gemm.Bias) in
                         try Gemm.multiply(
                             m: m, n: n, k: k, alpha: alpha, a: .matrix(aMatrix), b: bOperand, beta: beta,
-                            c: outBase, ldc: n, bias: bias, threads: threads)
+                            c: outBase, ldc: n, bias: bias, activation: epilogue, threads: threads)
+                        if let fused, fused.gemmEpilogue == nil {
+                            fused.apply(UnsafeMutableBufferPointer(start: outBase, count: m &* n))
+                        }
                     }
                     guard let c, beta != 0 else { return try multiply(0, .none) }
                     try c.withElements(Float.self) { cValues in

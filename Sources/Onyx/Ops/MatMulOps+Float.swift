@@ -13,11 +13,17 @@ extension MatrixProduct {
         return PackedConstant(b, matrices: [packed])
     }
 
-    /// out = a · b for float32, with the fast kernels.
+    /// out = act(a · b + bias) for float32, with the fast kernels; `bias`
+    /// (n values, one per column) and `fused` are FusedMatMul's: ReLU and
+    /// Clip run in the GEMM epilogue, other activations on each output
+    /// matrix right after its product.
     func sgemm(
         _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>,
-        packedB: PackedMatrix?, threads: Int?
+        packedB: PackedMatrix?, bias: UnsafePointer<Float>? = nil, fused: FusedActivation? = nil, threads: Int?
     ) throws {
+        let columnBias: Gemm.Bias = bias.map { .column($0) } ?? .none
+        let epilogue = fused?.gemmEpilogue ?? .none
+        let after = fused?.gemmEpilogue == nil ? fused : nil
         guard let cp = out.baseAddress, m > 0, n > 0 else { return }
         let (ap, bp) = (a.baseAddress, b.baseAddress)
         let (m, k, n) = (self.m, self.k, self.n)
@@ -29,7 +35,8 @@ extension MatrixProduct {
         if batches > 1 && foldsBatchIntoRows {
             try Gemm.multiply(
                 m: batches &* m, n: n, k: k, a: .matrix(.rowMajor(ap, columns: k)), b: bOperand(0),
-                c: cp, ldc: n, threads: threads)
+                c: cp, ldc: n, bias: columnBias, activation: epilogue, threads: threads)
+            after?.apply(UnsafeMutableBufferPointer(start: cp, count: batches &* m &* n))
             return
         }
         var offsets: [(a: Int, b: Int, out: Int)] = []
@@ -41,7 +48,8 @@ extension MatrixProduct {
             let offset = offsets[index]
             try Gemm.multiply(
                 m: m, n: n, k: k, a: .matrix(.rowMajor(ap.map { $0 + offset.a }, columns: k)), b: bOperand(offset.b),
-                c: cp + offset.out, ldc: n, threads: itemThreads)
+                c: cp + offset.out, ldc: n, bias: columnBias, activation: epilogue, threads: itemThreads)
+            after?.apply(UnsafeMutableBufferPointer(start: cp + offset.out, count: m &* n))
         }
     }
 

@@ -57,5 +57,6 @@ enum StandardOps {
         DetectionOps.register(into: &registry)
         SpectralOps.register(into: &registry)
         MiscOps.register(into: &registry)
+        FusedOps.register(into: &registry)
     }
 }

@@ -32,11 +32,17 @@ struct LoweringContext {
     let opset: Int
     private(set) var constants: [(name: String, tensor: Tensor)] = []
     private var taken: Set<String>
+    /// The constants of the graph being rewritten, read-only.
+    private let graphConstants: [String: Tensor]
 
-    init(opset: Int, taken: Set<String>) {
+    init(opset: Int, taken: Set<String>, graphConstants: [String: Tensor] = [:]) {
         self.opset = opset
         self.taken = taken
+        self.graphConstants = graphConstants
     }
+
+    /// The value of the graph's constant `name`, when it is one.
+    func existingConstant(_ name: String) -> Tensor? { graphConstants[name] }
 
     /// A value name starting with `base` that no value in the graph (or an
     /// enclosing one) uses yet.
@@ -65,6 +71,10 @@ enum CustomOps {
         NormLowerings.layerNorm,
         NormLowerings.skipLayerNorm,
         NormLowerings.groupNorm,
+        FusedOpLowering.fusedConv,
+        FusedOpLowering.fusedGemm,
+        FusedOpLowering.fusedMatMul,
+        FusedOpLowering.channelAffine,
     ]
 
     /// True for a node of the `ai.onyx` domain.
@@ -123,7 +133,9 @@ enum CustomOps {
                     "node \"\(node.name)\" (\(OnyxDomain.name)::\(node.opType)) has no standard-op form in this build; "
                         + "write it with --allow-custom-ops")
             }
-            var context = LoweringContext(opset: opset, taken: visible)
+            var context = LoweringContext(
+                opset: opset, taken: visible,
+                graphConstants: Dictionary(graph.constants.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
             let replacement = try lowering.lower(node, &context)
             for (name, tensor) in context.constants { graph.constants[name] = tensor }
             for added in replacement {

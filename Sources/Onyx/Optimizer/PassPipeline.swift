@@ -1,12 +1,15 @@
 /// The standard optimizer passes, in the order they run.
 ///
 /// The order matters: cleanups first, so that folds see producers with a
-/// single reader and constants as initializers; then the folds; the
-/// BatchNormalization → Mul/Add rewrite runs after `fold-batchnorm` so it
-/// only sees the BatchNormalizations that could not fold; the normalization
-/// fusions follow the folds, LayerNorm before SkipLayerNorm (which absorbs
-/// the Add in front of a LayerNorm, fused or not). The driver repeats
-/// the whole list until no pass changes anything (``Optimizer``).
+/// single reader and constants as initializers; then the folds into
+/// producers; the normalization fusions (LayerNorm before SkipLayerNorm,
+/// which absorbs the Add in front of a LayerNorm, fused or not); the
+/// BatchNormalization rewrites run after `fold-batchnorm` so they only see
+/// the BatchNormalizations that could not fold (the off-by-default Mul + Add
+/// one first, so that asking for it wins); then the forward fold of what is
+/// left into the Conv/Gemm/MatMul reading it; the Conv/Gemm/MatMul fusions
+/// come last, so a fused node never blocks a fold. The driver repeats the
+/// whole list until no pass changes anything (``Optimizer``).
 public enum PassPipeline {
     /// Every standard pass, in order.
     public static let standard: [any GraphPass] = [
@@ -19,6 +22,10 @@ public enum PassPipeline {
         FuseGroupNormPass(),
         FuseSkipLayerNormPass(),
         BatchNormAffinePass(),
+        ChannelAffinePass(),
+        AffineForwardFoldPass(),
+        FuseMatMulAddPass(),
+        FuseActivationPass(),
     ]
 
     /// The names of the standard passes, in order.

@@ -4,7 +4,8 @@
 /// initializers, from the enclosing scope's facts, and from a forward walk
 /// over operators whose output rank and type follow simply from their inputs
 /// (Conv, Gemm, MatMul, Flatten, elementwise ops, pools, Concat, Cast,
-/// Gather, Slice, Split, Reshape and Unsqueeze/Squeeze by constants…).
+/// Gather, Slice, Split, Reshape and Unsqueeze/Squeeze by constants…), and
+/// the `ai.onyx` fused ops as the standard op each extends.
 /// Anything else stays unknown: passes that need a rank decline then.
 struct ValueFacts {
     struct Fact: Equatable {
@@ -22,8 +23,12 @@ struct ValueFacts {
         for (name, tensor) in graph.constants {
             facts[name] = Fact(rank: tensor.shape.count, elementType: tensor.elementType)
         }
-        for node in graph.nodes where node.normalizedDomain == "" {
-            guard let output = node.outputs.first, !output.isEmpty else { continue }
+        for var node in graph.nodes {
+            if node.domain == OnyxDomain.name, let standard = Self.fusedBase[node.opType] {
+                node.domain = ""
+                node.opType = standard
+            }
+            guard node.normalizedDomain == "", let output = node.outputs.first, !output.isEmpty else { continue }
             let fact = infer(node, constants: graph.constants)
             if node.opType == "Split" {
                 for name in node.outputs where !name.isEmpty { merge(name, fact) }
@@ -42,6 +47,11 @@ struct ValueFacts {
         if current.elementType == nil { current.elementType = fact.elementType }
         facts[name] = current
     }
+
+    /// The standard op whose rank and type rule each `ai.onyx` fused op follows.
+    private static let fusedBase = [
+        "FusedConv": "Conv", "FusedGemm": "Gemm", "FusedMatMul": "MatMul", "ChannelAffine": "BatchNormalization",
+    ]
 
     private static let sameAsFirstInput: Set<String> = [
         "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Celu", "Gelu",
