@@ -149,39 +149,61 @@ ONYX_INLINE float erf_approx(float x) {
     return x != x ? x : y;
 }
 
-#define ONYX_UNARY_LOOP(expr)                                                                                         \
-    do {                                                                                                              \
-        for (size_t i = 0; i < n; i++) {                                                                              \
-            float x = in[i];                                                                                          \
-            out[i] = (expr);                                                                                          \
-        }                                                                                                             \
-    } while (0)
+/* Every unary case, each a LOOP(expression of x). */
+#define ONYX_UNARY_CASES(LOOP)                                                                                        \
+    case ONYX_UNARY_RELU: LOOP(x < 0.0f ? 0.0f : x); break;                                                           \
+    case ONYX_UNARY_EXP: LOOP(exp_approx(x)); break;                                                                  \
+    case ONYX_UNARY_SIGMOID: LOOP(sigmoid_approx(x)); break;                                                          \
+    case ONYX_UNARY_TANH: LOOP(tanh_approx(x)); break;                                                                \
+    case ONYX_UNARY_ERF: LOOP(erf_approx(x)); break;                                                                  \
+    case ONYX_UNARY_SILU: LOOP(x * sigmoid_approx(x)); break;                                                          \
+    case ONYX_UNARY_GELU: LOOP(0.5f * x * (1.0f + erf_approx(x * 0.70710678118654752f))); break;                      \
+    case ONYX_UNARY_GELU_TANH:                                                                                        \
+        LOOP(0.5f * x * (1.0f + tanh_approx(0.7978845608028654f * (x + 0.044715f * x * x * x))));                     \
+        break;                                                                                                        \
+    case ONYX_UNARY_LEAKY_RELU: LOOP(x < 0.0f ? alpha * x : x); break;                                                \
+    case ONYX_UNARY_CLIP: LOOP(x != x ? x : (x < alpha ? alpha : (x > beta ? beta : x))); break;                      \
+    case ONYX_UNARY_HARD_SIGMOID: LOOP(x != x ? x : fmaxf(0.0f, fminf(1.0f, alpha * x + beta))); break;               \
+    case ONYX_UNARY_HARD_SWISH: LOOP(x != x ? x : x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f))); break;     \
+    case ONYX_UNARY_NEG: LOOP(-x); break;                                                                             \
+    case ONYX_UNARY_ABS: LOOP(fabsf(x)); break;                                                                       \
+    case ONYX_UNARY_SQRT: LOOP(__builtin_elementwise_sqrt(x)); break;                                                 \
+    case ONYX_UNARY_RECIPROCAL: LOOP(1.0f / x); break;                                                                \
+    default: break;
+
+#define ONYX_COPY_LOOP(expr)                                                                                          \
+    for (size_t i = 0; i < n; i++) {                                                                                  \
+        float x = in[i];                                                                                              \
+        out[i] = (expr);                                                                                              \
+    }
+#define ONYX_IN_PLACE_LOOP(expr)                                                                                      \
+    for (size_t i = 0; i < n; i++) {                                                                                  \
+        float x = data[i];                                                                                            \
+        data[i] = (expr);                                                                                             \
+    }
+
+/* Disjoint arrays: restrict lets the loops vectorize without overlap checks. */
+ONYX_INLINE void unary_copy(int op, size_t n, const float *restrict in, float *restrict out, float alpha, float beta) {
+    switch (op) { ONYX_UNARY_CASES(ONYX_COPY_LOOP) }
+}
+
+/* One array updated in place (each element read, then written, by one iteration). */
+ONYX_INLINE void unary_in_place(int op, size_t n, float *restrict data, float alpha, float beta) {
+    switch (op) { ONYX_UNARY_CASES(ONYX_IN_PLACE_LOOP) }
+}
 
 ONYX_CLONES
 void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, float beta) {
-    switch (op) {
-    case ONYX_UNARY_RELU: ONYX_UNARY_LOOP(x < 0.0f ? 0.0f : x); break;
-    case ONYX_UNARY_EXP: ONYX_UNARY_LOOP(exp_approx(x)); break;
-    case ONYX_UNARY_SIGMOID: ONYX_UNARY_LOOP(sigmoid_approx(x)); break;
-    case ONYX_UNARY_TANH: ONYX_UNARY_LOOP(tanh_approx(x)); break;
-    case ONYX_UNARY_ERF: ONYX_UNARY_LOOP(erf_approx(x)); break;
-    case ONYX_UNARY_SILU: ONYX_UNARY_LOOP(x * sigmoid_approx(x)); break;
-    case ONYX_UNARY_GELU: ONYX_UNARY_LOOP(0.5f * x * (1.0f + erf_approx(x * 0.70710678118654752f))); break;
-    case ONYX_UNARY_GELU_TANH:
-        ONYX_UNARY_LOOP(0.5f * x * (1.0f + tanh_approx(0.7978845608028654f * (x + 0.044715f * x * x * x))));
-        break;
-    case ONYX_UNARY_LEAKY_RELU: ONYX_UNARY_LOOP(x < 0.0f ? alpha * x : x); break;
-    case ONYX_UNARY_CLIP: ONYX_UNARY_LOOP(x != x ? x : (x < alpha ? alpha : (x > beta ? beta : x))); break;
-    case ONYX_UNARY_HARD_SIGMOID:
-        ONYX_UNARY_LOOP(x != x ? x : fmaxf(0.0f, fminf(1.0f, alpha * x + beta)));
-        break;
-    case ONYX_UNARY_HARD_SWISH:
-        ONYX_UNARY_LOOP(x != x ? x : x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f)));
-        break;
-    case ONYX_UNARY_NEG: ONYX_UNARY_LOOP(-x); break;
-    case ONYX_UNARY_ABS: ONYX_UNARY_LOOP(fabsf(x)); break;
-    case ONYX_UNARY_SQRT: ONYX_UNARY_LOOP(__builtin_elementwise_sqrt(x)); break;
-    case ONYX_UNARY_RECIPROCAL: ONYX_UNARY_LOOP(1.0f / x); break;
-    default: break;
+    if (in == out) {
+        unary_in_place(op, n, out, alpha, beta);
+    } else if (in + n <= out || out + n <= in) {
+        unary_copy(op, n, in, out, alpha, beta);
+    } else {
+        /* Partial overlap: element by element, in order. */
+        for (size_t i = 0; i < n; i++) {
+            float v = in[i];
+            unary_in_place(op, 1, &v, alpha, beta);
+            out[i] = v;
+        }
     }
 }
