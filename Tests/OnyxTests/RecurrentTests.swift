@@ -101,6 +101,25 @@ final class RecurrentTests: XCTestCase {
         try check(setup)
     }
 
+    /// Full-length time-major sequences take the float fast path (GEMM
+    /// projections, C gate loops): the same checks hold there.
+    func testLSTMFastPathForwardReverseAndBidirectional() throws {
+        try check(Setup(op: "LSTM", directions: 1, layout: 0, lengths: nil))
+        try check(Setup(op: "LSTM", directions: 1, reverse: true, layout: 0, lengths: [3, 3, 3], peepholes: true))
+        try check(Setup(op: "LSTM", directions: 2, layout: 0, lengths: nil, peepholes: true))
+        var setup = Setup(op: "LSTM", directions: 2, layout: 0, lengths: nil, peepholes: true)
+        setup.inputForget = true
+        setup.clip = 0.7
+        setup.activations = (
+            ["HardSigmoid", "Tanh", "Softsign", "Sigmoid", "LeakyRelu", "ScaledTanh"],
+            alpha: [0.3, 0.05, 0.9], beta: [0.4, 1.5])
+        setup.functions = [
+            [{ min(max(0.3 * $0 + 0.4, 0), 1) }, { Foundation.tanh($0) }, { $0 / (1 + abs($0)) }],
+            [{ 1 / (1 + exp(-$0)) }, { $0 >= 0 ? $0 : 0.05 * $0 }, { 0.9 * Foundation.tanh(1.5 * $0) }],
+        ]
+        try check(setup)
+    }
+
     func testGRUBidirectionalWithShortSequence() throws {
         try check(Setup(op: "GRU", directions: 2, layout: 0, lengths: [1, 3, 2]))
         var linear = Setup(op: "GRU", directions: 2, layout: 0, lengths: [1, 3, 2])

@@ -11,24 +11,26 @@
 /// Defaults f = Sigmoid, g = h = Tanh. Outputs Y, Y_h, Y_c, each optional.
 /// Direction, layout, sequence_lens, activations and clip follow
 /// `RecurrentOps` / `RecurrentOperands`; clip bounds the four gate
-/// pre-activations (peephole terms included), not Ct before h.
+/// pre-activations (peephole terms included), not Ct before h. float
+/// inputs of full-length time-major sequences take `LSTMOps+Float.swift`.
 enum LSTMOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("LSTM", versions: [1, 7, 14, 22]) { context in
             let attributes = try RecurrentAttributes(
                 context, defaultActivations: ["Sigmoid", "Tanh", "Tanh"], outputs: 3)
             let inputForget = try context.int("input_forget", default: 0) != 0
-            return ClosureKernel { inputs, _ in
+            return ClosureKernel { inputs, run in
                 if try inputs.tensor(0).elementType == .double {
-                    return try run(Double.self, inputs, attributes, inputForget: inputForget)
+                    return try self.run(Double.self, inputs, attributes, inputForget: inputForget)
                 }
-                return try run(Float.self, inputs, attributes, inputForget: inputForget)
+                return try self.run(Float.self, inputs, attributes, inputForget: inputForget, threads: run.options.threads)
             }
         }
     }
 
     static func run<S: RecurrentScalar>(
-        _ type: S.Type, _ inputs: [Value?], _ attributes: RecurrentAttributes, inputForget: Bool
+        _ type: S.Type, _ inputs: [Value?], _ attributes: RecurrentAttributes, inputForget: Bool,
+        threads: Int? = nil, allowFast: Bool = true
     ) throws -> [Value?] {
         let p = try RecurrentOperands<S>(inputs, attributes, gates: 4)
         let (hidden, batch) = (p.hidden, p.batch)
@@ -43,6 +45,11 @@ enum LSTMOps {
             peepholes = try S.decode(tensor)
         } else {
             peepholes = [S](repeating: 0, count: p.directions * 3 * hidden)
+        }
+        if allowFast, let floats = p as? RecurrentOperands<Float>, let floatPeepholes = peepholes as? [Float],
+           fastPathApplies(floats) {
+            return try runFast(
+                floats, inputs, attributes, inputForget: inputForget, peepholes: floatPeepholes, threads: threads)
         }
         let wantY = attributes.requested.first ?? false
         var y = try RecurrentOperands<S>.buffer(wantY ? try Tensor.checkedCount(p.yShape) : 0)
