@@ -207,3 +207,39 @@ void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, 
         }
     }
 }
+
+/* ---- Softmax ---- */
+
+ONYX_CLONES
+void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, int log_softmax) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *restrict x = in + row * n;
+        float *restrict y = out + row * n;
+        float m = -INFINITY;
+        for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+        float lanes[16];
+        for (int l = 0; l < 16; l++) lanes[l] = 0.0f;
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            for (int l = 0; l < 16; l++) {
+                float e = exp_approx(x[i + l] - m);
+                if (!log_softmax) y[i + l] = e;
+                lanes[l] += e;
+            }
+        }
+        double sum = 0;
+        for (int l = 0; l < 16; l++) sum += lanes[l];
+        for (; i < n; i++) {
+            float e = exp_approx(x[i] - m);
+            if (!log_softmax) y[i] = e;
+            sum += e;
+        }
+        if (log_softmax) {
+            float shift = m + (float)log(sum);
+            for (size_t k = 0; k < n; k++) y[k] = x[k] - shift;
+        } else {
+            float scale = (float)(1.0 / sum);
+            for (size_t k = 0; k < n; k++) y[k] *= scale;
+        }
+    }
+}

@@ -149,3 +149,40 @@ final class FloatElementwiseTests: XCTestCase {
         XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
     }
 }
+
+/// The float32 Softmax / LogSoftmax rows kernel against the reference.
+final class SoftmaxFastPathTests: XCTestCase {
+    func testRowsMatchReference() throws {
+        var state: UInt64 = 9
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 40) - (1 << 23)) / Float(1 << 20)
+        }
+        for shape in [[1], [5], [3, 17], [2, 4, 129], [2, 3, 1000], [64, 16]] {
+            let count = shape.reduce(1, *)
+            let x = try Tensor(shape: shape, scalars: (0..<count).map { _ in next() })
+            for kind in [SoftmaxOps.Kind.softmax, .logSoftmax] {
+                for (axis, coerced) in [(-1, false), (shape.count > 1 ? 1 : 0, true)] {
+                    let reference = try SoftmaxOps.apply(kind, x, axis: axis, coerced: coerced).scalars(as: Float.self)
+                    for threads in [1, 2] {
+                        let fast = try XCTUnwrap(try SoftmaxOps.fastRows(kind, x, axis: axis, coerced: coerced, threads: threads))
+                        let got = try fast.scalars(as: Float.self)
+                        for index in reference.indices {
+                            XCTAssertEqual(got[index], reference[index], accuracy: 2e-6 * max(1, abs(reference[index])),
+                                           "\(kind) \(shape) axis \(axis) [\(index)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testSpecialRows() throws {
+        let x = try Tensor(shape: [3, 3], scalars: [Float(1), .nan, 2, -.infinity, 0, -.infinity, 1000, 1000, -1000])
+        let y = try XCTUnwrap(try SoftmaxOps.fastRows(.softmax, x, axis: -1, coerced: false, threads: 1)).scalars(as: Float.self)
+        XCTAssertTrue(y[0..<3].allSatisfy(\.isNaN))
+        XCTAssertEqual(Array(y[3..<6]), [0, 1, 0])
+        XCTAssertEqual(Array(y[6..<9]), [0.5, 0.5, 0])
+        XCTAssertNil(try SoftmaxOps.fastRows(.softmax, x, axis: 0, coerced: false, threads: 1))
+    }
+}

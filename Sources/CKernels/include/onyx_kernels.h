@@ -88,6 +88,13 @@ typedef enum {
  */
 void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, float beta);
 
+/**
+ * Softmax (or, with log_softmax, LogSoftmax) of each of `rows` contiguous rows
+ * of n floats: exp(x - max) / sum, the sum accumulated in float lanes then
+ * double. A NaN in a row makes the row NaN. in and out may be the same array.
+ */
+void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, int log_softmax);
+
 #ifdef __cplusplus
 }
 #endif
