@@ -89,9 +89,15 @@ public final class Session: Sendable {
         return try run(feeds).filter { outputNames.contains($0.key) }
     }
 
-    /// Runs the model on a background task.
+    /// Runs the model on a background task, so that an actor or the main
+    /// thread is not blocked while the kernels work.
     public func run(_ feeds: [String: Tensor]) async throws -> [String: Tensor] {
         try await Task.detached { try self.run(feeds) }.value
+    }
+
+    /// Runs the model on a background task and returns only the outputs named in `outputNames`.
+    public func run(_ feeds: [String: Tensor], outputs outputNames: [String]) async throws -> [String: Tensor] {
+        try await Task.detached { try self.run(feeds, outputs: outputNames) }.value
     }
 
     /// Runs with inputs and outputs that may be sequences or optionals; outputs in graph order.
