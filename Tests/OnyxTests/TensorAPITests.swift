@@ -95,3 +95,33 @@ final class TensorAPITests: XCTestCase {
         XCTAssertEqual(try Tensor(contentsOf: npy), scalar)
     }
 }
+
+/// `OnyxError` kinds as a caller matches them.
+final class OnyxErrorMatchingTests: XCTestCase {
+    func testCallersSwitchOnKindsAndErrorsNameTheValue() throws {
+        let graph = Graph(
+            nodes: [Node(name: "neg", opType: "Neg", inputs: ["x"], outputs: ["y"])],
+            inputs: [ValueInfo(name: "x", type: .tensor(elementType: .float, shape: [.known(2)]))],
+            outputs: [ValueInfo(name: "y", type: nil)])
+        let session = try Session(model: Model(opsetImports: [OpsetImport(domain: "", version: 17)], graph: graph))
+        var caught: [OnyxError.Kind] = []
+        let feeds: [[String: Tensor]] = [
+            [:], ["x": try Tensor(shape: [2], scalars: [1.0, 2.0])], ["x": try Tensor(shape: [3], scalars: [Float(1), 2, 3])],
+            ["x": try Tensor(shape: [2], scalars: [Float(1), 2]), "z": Tensor(scalar: Float(0))],
+        ]
+        for feed in feeds {
+            do {
+                _ = try session.run(feed)
+            } catch let error as OnyxError {
+                switch error.kind {
+                case .missingInput, .unexpectedInput, .wrongElementType, .shapeMismatch:
+                    caught.append(error.kind)
+                    XCTAssertNotNil(error.value, "\(error)")
+                default:
+                    XCTFail("unexpected \(error)")
+                }
+            }
+        }
+        XCTAssertEqual(caught, [.missingInput, .wrongElementType, .shapeMismatch, .unexpectedInput])
+    }
+}

@@ -27,13 +27,16 @@ public struct SessionOptions: Sendable {
 /// Building a session compiles the graph: a kernel per node, attributes
 /// checked, unsupported operators reported with the node named. Inputs
 /// are checked against the model's declared types and fixed dimensions
-/// before any kernel runs. A session is immutable and `run` may be called
-/// from several threads at once.
+/// before any kernel runs. A session is immutable and `Sendable`: `run`
+/// may be called from many threads or tasks at once, with no lock around
+/// the run (each run has its own value slots), and gives the same outputs
+/// as sequential runs.
 public final class Session: Sendable {
     /// The model as it runs: optimized unless `options.optimize` is false.
     public let model: Model
     /// What the optimizer did, when it ran.
     public let optimizationReport: OptimizationReport?
+    /// The options the session was built with.
     public let options: SessionOptions
     /// Inputs a caller must feed (graph inputs without an initializer).
     public let inputs: [ValueInfo]
