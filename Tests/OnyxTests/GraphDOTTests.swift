@@ -67,6 +67,24 @@ final class GraphDOTTests: XCTestCase {
         XCTAssertTrue(dot.contains("label=\"Min\\n6\""), dot)
     }
 
+    /// DenseNet-like wiring: every Sum reads every earlier feature map.
+    func testDenselyConnectedGraphsGetTheCompactLayout() throws {
+        var g = GraphBuilder(opset: 17)
+        g.input("x", [1, 2])
+        var features = ["x"]
+        for layer in 0..<30 {
+            g.node("Sum", features, ["cat\(layer)"])
+            g.node("Relu", ["cat\(layer)"], ["f\(layer)"])
+            features.append("f\(layer)")
+        }
+        g.output("f29")
+        let dot = GraphDOT.render(try g.model())
+        XCTAssertTrue(dot.contains("splines=false"), dot)
+        XCTAssertTrue(dot.contains("label=\"Relu\\n→ 1×2\""), dot)
+        XCTAssertFalse(dot.contains("->") && dot.contains("] [label="))
+        XCTAssertFalse(GraphDOT.render(try convBatchNormModel()).contains("splines=false"))
+    }
+
     func testDotAcceptsTheDrawing() throws {
         guard Graphviz.dotExecutable != nil else {
             throw XCTSkip("Graphviz's dot is not installed (tools/bootstrap installs it)")

@@ -12,50 +12,67 @@ import Foundation
 /// convolutions and matrix products blue, activations green, …) so that a
 /// folded BatchNormalization is visible as a missing orange box.
 ///
+/// Densely connected graphs (50 nodes or more with over 1.5 edges per node, or over 600
+/// edges: DenseNet's concatenations) are laid out with straight edges and
+/// bounded layout effort, and show each node's output shape in the node
+/// instead of on its edges, so that `dot` finishes in seconds.
+///
 /// Only the graph's own nodes are drawn; a node with subgraphs (If, Loop,
 /// Scan) says how many nodes its bodies hold.
 public enum GraphDOT {
     /// DOT text for `graph`. `title` is printed above the drawing; `shapes`
     /// (value name → dims) labels the edges.
     public static func render(_ graph: Graph, title: String? = nil, shapes: [String: [Dim]] = [:]) -> String {
+        let constants = constantValues(of: graph)
+        let graphOutputs = Set(graph.outputs.map(\.name))
+        var producer: [String: String] = [:]
+        for (index, input) in graph.runtimeInputs.enumerated() { producer[input.name] = "in\(index)" }
+        var drawn: [(id: String, node: Node)] = []
+        for (index, node) in graph.nodes.enumerated()
+        where !isFoldedConstant(node, constants: constants, graphOutputs: graphOutputs) {
+            drawn.append(("n\(index)", node))
+            for output in node.outputs where !output.isEmpty { producer[output] = "n\(index)" }
+        }
+        var edges: [(from: String, to: String, value: String)] = []
+        for (id, node) in drawn {
+            var seen = Set<String>()
+            for input in node.inputs where !input.isEmpty && constants[input] == nil {
+                guard seen.insert(input).inserted, let from = producer[input] else { continue }
+                edges.append((from, id, input))
+            }
+        }
+        for (index, output) in graph.outputs.enumerated() {
+            if let from = producer[output.name] { edges.append((from, "out\(index)", output.name)) }
+        }
+        // Densely connected graphs (DenseNet's concatenations) have many long
+        // edges, and dot's layout time grows with their length: these get
+        // straight edges, bounded layout effort, and shapes in the nodes.
+        let compact = edges.count > 600 || (drawn.count >= 50 && edges.count * 2 > drawn.count * 3)
+        var layout = "rankdir=TB, nodesep=0.15, ranksep=0.22, fontname=\"Helvetica\", fontsize=12"
+        if compact { layout += ", splines=false, nslimit=0.05, nslimit1=0.05, mclimit=0.05, searchsize=5" }
+        if let title { layout += ", labelloc=t, label=\(quoted(title))" }
+
         var lines: [String] = []
         lines.append("digraph \(quoted(graph.name.isEmpty ? "graph" : graph.name)) {")
-        lines.append("  graph [rankdir=TB, nodesep=0.15, ranksep=0.22, fontname=\"Helvetica\", fontsize=12"
-            + (title.map { ", labelloc=t, label=\(quoted($0))" } ?? "") + "];")
+        lines.append("  graph [\(layout)];")
         lines.append("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", "
             + "fontsize=9, height=0.22, margin=\"0.06,0.02\", penwidth=0.7];")
         lines.append("  edge [fontname=\"Helvetica\", fontsize=7, arrowsize=0.45, penwidth=0.6, color=\"#555555\"];")
-
-        var producer: [String: String] = [:]
         for (index, input) in graph.runtimeInputs.enumerated() {
-            let id = "in\(index)"
-            producer[input.name] = id
-            lines.append("  \(id) [shape=ellipse, style=filled, fillcolor=\"#e8e8e8\", label=\(quoted(input.name))];")
+            lines.append("  in\(index) [shape=ellipse, style=filled, fillcolor=\"#e8e8e8\", label=\(quoted(input.name))];")
         }
-        let constants = constantValues(of: graph)
-        let graphOutputs = Set(graph.outputs.map(\.name))
-        for (index, node) in graph.nodes.enumerated() {
-            if isFoldedConstant(node, constants: constants, graphOutputs: graphOutputs) { continue }
-            let id = "n\(index)"
-            for output in node.outputs where !output.isEmpty { producer[output] = id }
-            let label = nodeLabel(node, constants: constants)
+        for (id, node) in drawn {
+            var label = nodeLabel(node, constants: constants)
+            if compact, let output = node.outputs.first, let shape = shapes[output] { label += "\n→ " + text(of: shape) }
             let tooltip = node.name.isEmpty ? node.opType : node.name
             lines.append("  \(id) [label=\(quoted(label)), fillcolor=\"\(fill(for: node.opType))\", "
                 + "tooltip=\(quoted(tooltip))];")
         }
-        for (index, node) in graph.nodes.enumerated() {
-            var seen = Set<String>()
-            for input in node.inputs where !input.isEmpty && constants[input] == nil {
-                guard seen.insert(input).inserted, let from = producer[input] else { continue }
-                lines.append("  \(from) -> n\(index)\(edgeLabel(shapes[input]));")
-            }
-        }
         for (index, output) in graph.outputs.enumerated() {
-            let id = "out\(index)"
-            lines.append("  \(id) [shape=ellipse, style=filled, fillcolor=\"#e8e8e8\", label=\(quoted(output.name))];")
-            if let from = producer[output.name] {
-                lines.append("  \(from) -> \(id)\(edgeLabel(shapes[output.name]));")
-            }
+            lines.append("  out\(index) [shape=ellipse, style=filled, fillcolor=\"#e8e8e8\", label=\(quoted(output.name))];")
+        }
+        for edge in edges {
+            lines.append("  \(edge.from) -> \(edge.to)\(compact ? "" : edgeLabel(shapes[edge.value]));")
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
@@ -165,8 +182,11 @@ public enum GraphDOT {
 
     static func edgeLabel(_ shape: [Dim]?) -> String {
         guard let shape else { return "" }
-        let text = shape.isEmpty ? "scalar" : shape.map(\.description).joined(separator: "×")
-        return " [label=\(quoted(" " + text))]"
+        return " [label=\(quoted(" " + text(of: shape)))]"
+    }
+
+    static func text(of shape: [Dim]) -> String {
+        shape.isEmpty ? "scalar" : shape.map(\.description).joined(separator: "×")
     }
 
     /// A DOT string literal.

@@ -15,9 +15,10 @@ public enum Graphviz {
 
     /// Runs `dot -T<format>` on `dot` text and returns what it wrote
     /// (`format` is a Graphviz output format: `svg`, `png`, `pdf`, …).
-    /// Throws ``OnyxError/Kind/io`` when `dot` is missing, and when it
-    /// exits with an error, quoting its message.
-    public static func render(_ dot: String, format: String) throws -> Data {
+    /// Throws ``OnyxError/Kind/io`` when `dot` is missing, when it exits
+    /// with an error (quoting its message), and when it runs longer than
+    /// `timeout` seconds (it is then stopped).
+    public static func render(_ dot: String, format: String, timeout: Double = 300) throws -> Data {
         guard let executable = dotExecutable else {
             throw OnyxError.io("Graphviz's dot is not installed (apt-get install graphviz); write DOT instead")
         }
@@ -40,6 +41,13 @@ public enum Graphviz {
             process.standardError = try FileHandle(forWritingTo: errors)
             process.standardOutput = FileHandle.nullDevice
             try process.run()
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+                throw OnyxError.io("dot did not finish in \(Int(timeout)) s; write DOT (--format dot) and lay it out separately")
+            }
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 let message = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
