@@ -12,7 +12,8 @@ struct GraphCommand: ParsableCommand {
             they read (constants are not drawn as nodes); edges show value shapes, found \
             by running the model once on zeros (symbolic dims as 1) unless --no-shapes. \
             --optimized draws the graph after the optimizer passes, so folded \
-            BatchNormalization nodes (orange) disappear. SVG and PNG need Graphviz's dot \
+            BatchNormalization nodes (orange) disappear. Densely connected graphs get \
+            straight edges with shapes inside the nodes. SVG and PNG need Graphviz's dot \
             (apt-get install graphviz); the format defaults to the extension of -o, else DOT.
             """
     )
