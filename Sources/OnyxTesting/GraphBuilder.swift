@@ -1,6 +1,6 @@
 import Onyx
 
-/// Builds a small ``Model`` in a few lines, for optimizer and kernel tests.
+/// Builds a small `Model` in a few lines, for optimizer and kernel tests.
 ///
 /// ```swift
 /// var g = GraphBuilder(opset: 15)

@@ -11,7 +11,7 @@ struct OnyxCommand: ParsableCommand {
             Exit status: 0 on success, 1 when the model or an input is refused \
             (the message names the file, node and value), 2 for usage errors.
             """,
-        subcommands: [InfoCommand.self, RunCommand.self, OptimizeCommand.self, TestCommand.self, TestCaseCommand.self, BenchCommand.self]
+        subcommands: [InfoCommand.self, RunCommand.self, OptimizeCommand.self, GraphCommand.self, BenchCommand.self, TestCommand.self, TestCaseCommand.self]
     )
 }
 

@@ -5,7 +5,7 @@
 
 extension ElementCodec {
     /// A float8 kind whose conversions are defined by a ``MinifloatFormat``.
-    public protocol Float8Codec {
+    package protocol Float8Codec {
         /// The format of this kind.
         static var format: MinifloatFormat { get }
         /// All 256 codes decoded (NaN codes decode to NaN).
@@ -16,7 +16,7 @@ extension ElementCodec {
 extension ElementCodec.Float8Codec {
     /// The value of `code`.
     @inline(__always)
-    public static func decode(_ code: UInt8) -> Float {
+    package static func decode(_ code: UInt8) -> Float {
         decodeTable.withUnsafeBufferPointer { $0[Int(code)] }
     }
 
@@ -25,42 +25,42 @@ extension ElementCodec.Float8Codec {
     /// values and ±Inf clamp to ±max for every kind; without it, ±Inf and
     /// out-of-range values become ±Inf (e5m2) or NaN (the other kinds; e4m3fn
     /// keeps the sign). NaN stays NaN. -0 is kept except in the fnuz kinds.
-    public static func encode(_ value: Double, saturate: Bool = true) -> UInt8 {
+    package static func encode(_ value: Double, saturate: Bool = true) -> UInt8 {
         UInt8(truncatingIfNeeded: format.encode(value, saturate: saturate))
     }
 
     /// Encodes `value`; see the `Double` overload. Exact for
     /// every `Float` (it is widened to `Double` first, which is lossless).
-    public static func encode(_ value: Float, saturate: Bool = true) -> UInt8 {
+    package static func encode(_ value: Float, saturate: Bool = true) -> UInt8 {
         encode(Double(value), saturate: saturate)
     }
 }
 
 extension ElementCodec {
     /// float8e4m3fn: 1-4-3, bias 7, no infinities, NaN = S.1111.111, max 448.
-    public enum Float8E4M3FN: Float8Codec {
-        public static let format = MinifloatFormat(exponentBits: 4, mantissaBits: 3, bias: 7, specials: .finite)
-        public static let decodeTable: [Float] = format.decodeTable()
+    package enum Float8E4M3FN: Float8Codec {
+        package static let format = MinifloatFormat(exponentBits: 4, mantissaBits: 3, bias: 7, specials: .finite)
+        package static let decodeTable: [Float] = format.decodeTable()
     }
 
     /// float8e4m3fnuz: 1-4-3, bias 8, no infinities, no -0, NaN = 0x80, max 240.
-    public enum Float8E4M3FNUZ: Float8Codec {
-        public static let format = MinifloatFormat(
+    package enum Float8E4M3FNUZ: Float8Codec {
+        package static let format = MinifloatFormat(
             exponentBits: 4, mantissaBits: 3, bias: 8, specials: .finiteUnsignedZero)
-        public static let decodeTable: [Float] = format.decodeTable()
+        package static let decodeTable: [Float] = format.decodeTable()
     }
 
     /// float8e5m2: 1-5-2, bias 15, IEEE-style Inf and NaN, max 57344.
-    public enum Float8E5M2: Float8Codec {
-        public static let format = MinifloatFormat(exponentBits: 5, mantissaBits: 2, bias: 15, specials: .ieee)
-        public static let decodeTable: [Float] = format.decodeTable()
+    package enum Float8E5M2: Float8Codec {
+        package static let format = MinifloatFormat(exponentBits: 5, mantissaBits: 2, bias: 15, specials: .ieee)
+        package static let decodeTable: [Float] = format.decodeTable()
     }
 
     /// float8e5m2fnuz: 1-5-2, bias 16, no infinities, no -0, NaN = 0x80, max 57344.
-    public enum Float8E5M2FNUZ: Float8Codec {
-        public static let format = MinifloatFormat(
+    package enum Float8E5M2FNUZ: Float8Codec {
+        package static let format = MinifloatFormat(
             exponentBits: 5, mantissaBits: 2, bias: 16, specials: .finiteUnsignedZero)
-        public static let decodeTable: [Float] = format.decodeTable()
+        package static let decodeTable: [Float] = format.decodeTable()
     }
 }
 
@@ -69,13 +69,13 @@ extension ElementCodec {
 extension ElementCodec {
     /// IEEE 754 binary16, handled on bit patterns (no dependence on the
     /// platform's `Float16` support; identical results).
-    public enum Float16Bits {
+    package enum Float16Bits {
         /// The binary16 format.
-        public static let format = MinifloatFormat(exponentBits: 5, mantissaBits: 10, bias: 15, specials: .ieee)
+        package static let format = MinifloatFormat(exponentBits: 5, mantissaBits: 10, bias: 15, specials: .ieee)
 
         /// The exact value of a binary16 bit pattern (NaN payloads kept).
         @inline(__always)
-        public static func decode(_ bits: UInt16) -> Float {
+        package static func decode(_ bits: UInt16) -> Float {
             let sign = UInt32(bits & 0x8000) << 16
             let magnitude = UInt32(bits & 0x7FFF)
             // Normal numbers: move the fields into place and rebias (15 → 127).
@@ -90,7 +90,7 @@ extension ElementCodec {
         /// Round-to-nearest-even binary16 bit pattern of `value`; overflow
         /// gives ±Inf, NaN stays a quiet NaN with its sign and top payload bits.
         @inline(__always)
-        public static func encode(_ value: Float) -> UInt16 {
+        package static func encode(_ value: Float) -> UInt16 {
             let bits = value.bitPattern
             let sign = UInt16(truncatingIfNeeded: bits >> 16) & 0x8000
             let magnitude = bits & 0x7FFF_FFFF
@@ -114,26 +114,26 @@ extension ElementCodec {
 
         /// Round-to-nearest-even binary16 bit pattern of `value` (a single
         /// rounding; converting through `Float` first could round twice).
-        public static func encode(_ value: Double) -> UInt16 {
+        package static func encode(_ value: Double) -> UInt16 {
             UInt16(truncatingIfNeeded: format.encode(value, saturate: false))
         }
     }
 
     /// bfloat16: the top half of a binary32.
-    public enum BFloat16 {
+    package enum BFloat16 {
         /// The bfloat16 format.
-        public static let format = MinifloatFormat(exponentBits: 8, mantissaBits: 7, bias: 127, specials: .ieee)
+        package static let format = MinifloatFormat(exponentBits: 8, mantissaBits: 7, bias: 127, specials: .ieee)
 
         /// The exact value of a bfloat16 bit pattern.
         @inline(__always)
-        public static func decode(_ bits: UInt16) -> Float {
+        package static func decode(_ bits: UInt16) -> Float {
             Float(bitPattern: UInt32(bits) << 16)
         }
 
         /// Round-to-nearest-even bfloat16 of `value`; overflow gives ±Inf;
         /// NaN stays a quiet NaN with its sign and top payload bits.
         @inline(__always)
-        public static func encode(_ value: Float) -> UInt16 {
+        package static func encode(_ value: Float) -> UInt16 {
             let bits = value.bitPattern
             if bits & 0x7FFF_FFFF > 0x7F80_0000 {
                 return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040
@@ -144,7 +144,7 @@ extension ElementCodec {
         }
 
         /// Round-to-nearest-even bfloat16 of `value`, rounding once.
-        public static func encode(_ value: Double) -> UInt16 {
+        package static func encode(_ value: Double) -> UInt16 {
             if value.isNaN { return encode(Float(value)) }
             return UInt16(truncatingIfNeeded: format.encode(value, saturate: false))
         }
@@ -156,15 +156,15 @@ extension ElementCodec {
 extension ElementCodec {
     /// float4e2m1: 1-2-1, bias 1, values ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}, no
     /// Inf or NaN. Codes are nibbles (0...15).
-    public enum Float4E2M1 {
+    package enum Float4E2M1 {
         /// The float4e2m1 format.
-        public static let format = MinifloatFormat(exponentBits: 2, mantissaBits: 1, bias: 1, specials: .none)
+        package static let format = MinifloatFormat(exponentBits: 2, mantissaBits: 1, bias: 1, specials: .none)
         /// All 16 codes decoded.
-        public static let decodeTable: [Float] = format.decodeTable()
+        package static let decodeTable: [Float] = format.decodeTable()
 
         /// The value of the low nibble of `code`.
         @inline(__always)
-        public static func decode(_ code: UInt8) -> Float {
+        package static func decode(_ code: UInt8) -> Float {
             decodeTable.withUnsafeBufferPointer { $0[Int(code & 0x0F)] }
         }
 
@@ -175,13 +175,13 @@ extension ElementCodec {
         /// `Cast` (ml_dtypes) and the conformance data (`test_cast_FLOAT_to_FLOAT4E2M1`)
         /// turn +NaN into -0 (0x8) and -NaN into +0 (0x0). We follow the
         /// reference so that conformance tests pass.
-        public static func encode(_ value: Double) -> UInt8 {
+        package static func encode(_ value: Double) -> UInt8 {
             if value.isNaN { return value.sign == .minus ? 0x0 : 0x8 }
             return UInt8(truncatingIfNeeded: format.encode(value, saturate: true))
         }
 
         /// The nibble for `value`; see the `Double` overload.
-        public static func encode(_ value: Float) -> UInt8 { encode(Double(value)) }
+        package static func encode(_ value: Float) -> UInt8 { encode(Double(value)) }
     }
 
     /// float8e8m0 (OCP MX scale): an unsigned power of two 2^(code − 127);
@@ -200,12 +200,12 @@ extension ElementCodec {
 
         /// 2^(code − 127); NaN for 0xFF. Code 0 is 2^-127, a `Float` subnormal.
         @inline(__always)
-        public static func decode(_ code: UInt8) -> Float {
+        package static func decode(_ code: UInt8) -> Float {
             decodeTable.withUnsafeBufferPointer { $0[Int(code)] }
         }
 
         /// All 256 codes decoded.
-        public static let decodeTable: [Float] = (0..<256).map { code in
+        package static let decodeTable: [Float] = (0..<256).map { code in
             code == 0xFF ? Float.nan : Float(sign: .plus, exponent: code - 127, significand: 1)
         }
 
@@ -224,7 +224,7 @@ extension ElementCodec {
         /// for zero without saturation (it gives 0x00; the table says NaN) and
         /// for `Float` subnormals (it rounds them as if their exponent were
         /// -127 regardless of magnitude).
-        public static func encode(_ value: Double, saturate: Bool = true, rounding: Rounding = .up) -> UInt8 {
+        package static func encode(_ value: Double, saturate: Bool = true, rounding: Rounding = .up) -> UInt8 {
             if value.isNaN { return 0xFF }
             let magnitude = value.magnitude
             if magnitude.isInfinite { return saturate ? 0xFE : 0xFF }
@@ -245,7 +245,7 @@ extension ElementCodec {
         }
 
         /// Encodes `value`; see the `Double` overload.
-        public static func encode(_ value: Float, saturate: Bool = true, rounding: Rounding = .up) -> UInt8 {
+        package static func encode(_ value: Float, saturate: Bool = true, rounding: Rounding = .up) -> UInt8 {
             encode(Double(value), saturate: saturate, rounding: rounding)
         }
     }

@@ -5,7 +5,7 @@
 extension ElementCodec {
     /// Float → integer rules. ONNX leaves out-of-range float → integer casts
     /// undefined; these are the definitions Onyx uses.
-    public enum IntegerConversion {
+    package enum IntegerConversion {
         /// `value` truncated toward zero, reduced modulo 2^64 and returned as
         /// its two's-complement bits; callers keep the low bits they need.
         ///
@@ -14,7 +14,7 @@ extension ElementCodec {
         /// int8 gives 44), and matches the fixed-point rule "discard higher
         /// bits". Truncations outside [-2^63, 2^64), NaN and ±Inf give 0.
         @inline(__always)
-        public static func wrappingBits(_ value: Double) -> UInt64 {
+        package static func wrappingBits(_ value: Double) -> UInt64 {
             // Comparisons with NaN are false, so NaN (and ±Inf) end up as 0.
             // Int64(value) truncates toward zero and is in range here.
             if value >= -0x1p63 && value < 0x1p63 { return UInt64(bitPattern: Int64(value)) }
@@ -24,11 +24,11 @@ extension ElementCodec {
 
         /// See the `Double` overload; exact for every `Float`.
         @inline(__always)
-        public static func wrappingBits(_ value: Float) -> UInt64 { wrappingBits(Double(value)) }
+        package static func wrappingBits(_ value: Float) -> UInt64 { wrappingBits(Double(value)) }
 
         /// `value` truncated toward zero, clamped to Int64's range; NaN → 0.
         @inline(__always)
-        public static func saturatingInt64(_ value: Double) -> Int64 {
+        package static func saturatingInt64(_ value: Double) -> Int64 {
             if value.isNaN { return 0 }
             if value >= 0x1p63 { return .max }
             if value <= -0x1p63 { return .min }
@@ -37,7 +37,7 @@ extension ElementCodec {
 
         /// See the `Double` overload.
         @inline(__always)
-        public static func saturatingInt64(_ value: Float) -> Int64 {
+        package static func saturatingInt64(_ value: Float) -> Int64 {
             if value.isNaN { return 0 }
             if value >= 0x1p63 { return .max }
             if value <= -0x1p63 { return .min }
@@ -49,7 +49,7 @@ extension ElementCodec {
         /// format with at most 51 significand bits gives the same result as
         /// rounding `value` directly (no double-rounding error).
         @inline(__always)
-        public static func roundToOddDouble(_ value: Int64) -> Double {
+        package static func roundToOddDouble(_ value: Int64) -> Double {
             let magnitude = value.magnitude
             guard magnitude >= 1 << 53 else { return Double(value) }
             let dropped = UInt64(64 - magnitude.leadingZeroBitCount - 53)

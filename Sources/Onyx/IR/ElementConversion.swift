@@ -18,7 +18,7 @@ public enum ElementCodec {}
 
 extension ElementCodec {
     /// How a small binary floating-point format uses its special codes.
-    public enum SpecialValues: Sendable, Equatable {
+    package enum SpecialValues: Sendable, Equatable {
         /// IEEE 754 style: exponent all ones is ±Inf (mantissa 0) or NaN
         /// (float16, bfloat16, float8e5m2).
         case ieee
@@ -34,22 +34,22 @@ extension ElementCodec {
 
     /// A sign / exponent / mantissa format of at most 16 bits, described well
     /// enough to decode and round-to-nearest-even encode any value.
-    public struct MinifloatFormat: Sendable, Equatable {
+    package struct MinifloatFormat: Sendable, Equatable {
         /// Exponent field width.
-        public let exponentBits: Int
+        package let exponentBits: Int
         /// Mantissa (fraction) field width.
-        public let mantissaBits: Int
+        package let mantissaBits: Int
         /// Exponent bias.
-        public let bias: Int
+        package let bias: Int
         /// How the format spends its special codes.
-        public let specials: SpecialValues
+        package let specials: SpecialValues
 
         /// The sign bit.
-        public let signMask: UInt32
+        package let signMask: UInt32
         /// All bits below the sign bit.
-        public let magnitudeMask: UInt32
+        package let magnitudeMask: UInt32
         /// The magnitude code of the largest finite value.
-        public let maxFiniteMagnitude: UInt32
+        package let maxFiniteMagnitude: UInt32
         private let exponentAllOnes: UInt32
         private let mantissaMask: UInt32
 
@@ -73,7 +73,7 @@ extension ElementCodec {
 
         /// The code a NaN of the given sign encodes to. For `.none` (no NaN)
         /// this is never used by `encode`; it returns the positive zero code.
-        public func nanCode(negative: Bool) -> UInt32 {
+        package func nanCode(negative: Bool) -> UInt32 {
             let sign = negative ? signMask : 0
             switch specials {
             case .ieee:
@@ -86,7 +86,7 @@ extension ElementCodec {
         }
 
         /// Whether `code` is a NaN of this format.
-        public func isNaN(_ code: UInt32) -> Bool {
+        package func isNaN(_ code: UInt32) -> Bool {
             let magnitude = code & magnitudeMask
             switch specials {
             case .ieee:
@@ -98,7 +98,7 @@ extension ElementCodec {
         }
 
         /// The exact value of `code` (bits above the format's width are ignored).
-        public func decode(_ code: UInt32) -> Double {
+        package func decode(_ code: UInt32) -> Double {
             if isNaN(code) { return .nan }
             let negative = code & signMask != 0
             let magnitude = code & magnitudeMask
@@ -127,7 +127,7 @@ extension ElementCodec {
         /// represent anything else. NaN becomes ``nanCode(negative:)``
         /// (`.none` formats: +0; callers decide). Negative zero and negative
         /// values rounding to zero become +0 in `.finiteUnsignedZero` formats.
-        public func encode(_ value: Double, saturate: Bool) -> UInt32 {
+        package func encode(_ value: Double, saturate: Bool) -> UInt32 {
             let negative = value.sign == .minus
             if value.isNaN { return nanCode(negative: negative) }
             let sign = negative ? signMask : 0

@@ -1,69 +1,69 @@
 /// A description of a model for people and tools: what `onyx info` prints.
-public struct ModelSummary: Codable, Sendable {
+package struct ModelSummary: Codable, Sendable {
     /// A graph input or output.
-    public struct ValueSummary: Codable, Sendable {
-        public var name: String
+    package struct ValueSummary: Codable, Sendable {
+        package var name: String
         /// e.g. `tensor(float)`, `seq(tensor(int64))`; "?" when untyped.
-        public var type: String
+        package var type: String
         /// Dimensions as text: sizes, symbol names, "?" for unknown; nil when the rank is unknown.
-        public var shape: [String]?
+        package var shape: [String]?
     }
 
     /// A subgraph carried by a node attribute.
-    public struct SubgraphSummary: Codable, Sendable {
-        public var node: String
-        public var opType: String
-        public var attribute: String
+    package struct SubgraphSummary: Codable, Sendable {
+        package var node: String
+        package var opType: String
+        package var attribute: String
         /// 1 for subgraphs of the main graph's nodes, 2 for theirs, …
-        public var depth: Int
-        public var nodeCount: Int
+        package var depth: Int
+        package var nodeCount: Int
     }
 
-    public struct OpsetSummary: Codable, Sendable {
-        public var domain: String
-        public var version: Int
+    package struct OpsetSummary: Codable, Sendable {
+        package var domain: String
+        package var version: Int
     }
 
-    public struct OperatorCount: Codable, Sendable {
+    package struct OperatorCount: Codable, Sendable {
         /// `OpType`, or `domain.OpType` outside the default domain.
-        public var op: String
-        public var count: Int
+        package var op: String
+        package var count: Int
     }
 
-    public var file: String?
-    public var irVersion: Int
-    public var producerName: String
-    public var producerVersion: String
-    public var domain: String
-    public var modelVersion: Int
-    public var graphName: String
-    public var opsets: [OpsetSummary]
-    public var inputs: [ValueSummary]
-    public var outputs: [ValueSummary]
+    package var file: String?
+    package var irVersion: Int
+    package var producerName: String
+    package var producerVersion: String
+    package var domain: String
+    package var modelVersion: Int
+    package var graphName: String
+    package var opsets: [OpsetSummary]
+    package var inputs: [ValueSummary]
+    package var outputs: [ValueSummary]
     /// Node count per operator over the main graph and all subgraphs, most frequent first.
-    public var operators: [OperatorCount]
+    package var operators: [OperatorCount]
     /// Nodes of the main graph.
-    public var nodeCount: Int
+    package var nodeCount: Int
     /// Nodes including those of subgraphs.
-    public var totalNodeCount: Int
+    package var totalNodeCount: Int
     /// Initializers of the main graph (sparse ones included).
-    public var initializerCount: Int
+    package var initializerCount: Int
     /// Elements over all initializers of the main graph.
-    public var parameterCount: Int
+    package var parameterCount: Int
     /// Bytes over all initializers of the main graph.
-    public var parameterBytes: Int
-    public var subgraphs: [SubgraphSummary]
-    public var functions: [String]
-    public var externalDataFiles: [String]
+    package var parameterBytes: Int
+    package var subgraphs: [SubgraphSummary]
+    package var functions: [String]
+    package var externalDataFiles: [String]
     /// Operators (as in `operators`) this build cannot execute.
-    public var unsupportedOperators: [String]
+    package var unsupportedOperators: [String]
     /// Time to load the file, in milliseconds.
-    public var loadMs: Double?
+    package var loadMs: Double?
     /// Process memory resident right after the load, in MiB.
-    public var rssAfterLoadMb: Double?
+    package var rssAfterLoadMb: Double?
 
     /// Summarizes `model`; `loaded` adds the file facts of a load.
-    public init(_ model: Model, loaded: LoadedModel? = nil, file: String? = nil) {
+    package init(_ model: Model, loaded: LoadedModel? = nil, file: String? = nil) {
         self.file = file
         irVersion = model.irVersion
         producerName = model.producerName

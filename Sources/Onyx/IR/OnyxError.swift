@@ -40,7 +40,9 @@ public struct OnyxError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The category, for callers to switch on.
     public var kind: Kind
+    /// What is wrong, without the context fields.
     public var message: String
     /// The model file, when the error arose while loading or running one.
     public var file: String?
@@ -87,6 +89,7 @@ public struct OnyxError: Error, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// The error on one line: file, node, value and message, joined by ": ".
     public var description: String {
         var parts: [String] = []
         if let file { parts.append(file) }

@@ -171,7 +171,9 @@ extension Tensor {
     static func mapElements<Raw: FixedWidthInteger, R>(
         _ bytes: UnsafeRawBufferPointer, count: Int, _: Raw.Type, _ transform: (Raw) -> R
     ) -> [R] {
-        [R](unsafeUninitializedCapacity: count) { out, initialized in
+        // Not for 0: that initializer stores into the empty-array singleton all threads share.
+        guard count > 0 else { return [] }
+        return [R](unsafeUninitializedCapacity: count) { out, initialized in
             let stride = MemoryLayout<Raw>.size
             for index in 0..<count {
                 let raw = bytes.loadUnaligned(fromByteOffset: index &* stride, as: Raw.self)
@@ -186,7 +188,8 @@ extension Tensor {
     static func mapFields<R>(
         _ bytes: UnsafeRawBufferPointer, count: Int, bitWidth: Int, _ transform: (UInt8) -> R
     ) -> [R] {
-        [R](unsafeUninitializedCapacity: count) { out, initialized in
+        guard count > 0 else { return [] }
+        return [R](unsafeUninitializedCapacity: count) { out, initialized in
             for index in 0..<count {
                 out[index] = transform(ElementCodec.SubByte.field(bytes, index: index, bitWidth: bitWidth))
             }

@@ -136,12 +136,16 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Calls `body` with the elements typed as `T`, without copying.
-    /// Throws when `T` is not this tensor's element type.
+    /// Throws when `T` is not this tensor's element type, and for a bool
+    /// tensor whose bytes are not all 0 or 1 (which Swift's `Bool` cannot hold).
     public func withUnsafeBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) throws -> R {
         guard T.elementType == elementType, case .bytes(let buffer) = storage else {
             throw OnyxError.wrongElementType("tensor holds \(elementType), not \(T.elementType)")
+        }
+        if T.self == Bool.self, buffer.bytes.contains(where: { $0 > 1 }) {
+            throw OnyxError.wrongElementType("bool tensor holds bytes other than 0 and 1; read it as UInt8 bytes")
         }
         return try withExtendedLifetime(buffer) {
             let typed = buffer.baseAddress.map {
@@ -151,9 +155,26 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The elements as an array of `T`; throws when `T` is not the element type.
+    /// The elements as an array of `T`; throws `wrongElementType` when `T`
+    /// is not the element type (no conversion: use ``floatValues()`` and
+    /// friends for that). A bool tensor reads any nonzero byte as true.
     public func scalars<T: TensorScalar>(as type: T.Type) throws -> [T] {
-        try withUnsafeBufferPointer(as: T.self) { Array($0) }
+        if T.self == Bool.self, elementType == .bool, case .bytes(let buffer) = storage {
+            return buffer.bytes.map { $0 != 0 } as? [T] ?? []
+        }
+        return try withUnsafeBufferPointer(as: T.self) { Array($0) }
+    }
+
+    /// Creates a string tensor; the same as ``init(shape:strings:)``, so
+    /// that `Tensor(shape:scalars:)` covers every element type.
+    public init(shape: [Int], scalars: [String]) throws {
+        try self.init(shape: shape, strings: scalars)
+    }
+
+    /// The elements of a string tensor decoded as UTF-8 (invalid bytes
+    /// repaired); throws `wrongElementType` for a numeric tensor.
+    public func scalars(as type: String.Type) throws -> [String] {
+        try strings()
     }
 
     /// The elements of a string tensor decoded as UTF-8 (invalid bytes repaired).

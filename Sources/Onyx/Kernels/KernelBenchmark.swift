@@ -3,12 +3,12 @@ import Dispatch
 
 /// Timings of the float32 GEMM for the `onyx-kernel-bench` harness: the same
 /// `Gemm.multiply` the operators call, on matrices of small integers.
-public enum KernelBenchmark {
+package enum KernelBenchmark {
     /// The microkernel this CPU runs ("avx2-fma", "neon" or "portable").
-    public static var kernelName: String { String(cString: onyx_sgemm_kernel_name()) }
+    package static var kernelName: String { String(cString: onyx_sgemm_kernel_name()) }
 
     /// Which operand is packed before timing, as plan-time weights are.
-    public enum Prepacked: Sendable {
+    package enum Prepacked: Sendable {
         case none
         case a
         case b
@@ -16,7 +16,7 @@ public enum KernelBenchmark {
 
     /// The fastest of repeated m × n × k products in seconds, over about
     /// `duration` seconds after one warm-up run.
-    public static func sgemmSeconds(
+    package static func sgemmSeconds(
         m: Int, n: Int, k: Int, threads: Int, prepacked: Prepacked = .none, duration: Double = 0.5
     ) throws -> Double {
         let a = (0..<(m * k)).map { Float($0 % 7 - 3) }

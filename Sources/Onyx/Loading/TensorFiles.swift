@@ -3,10 +3,10 @@ import ONNXProto
 
 /// Reading and writing single tensors: serialized `TensorProto` (`.pb`, the
 /// ONNX test-data format) and NumPy `.npy`.
-public enum TensorFiles {
+package enum TensorFiles {
     /// Reads a tensor from a `.pb` (TensorProto) or `.npy` file, chosen by
     /// the file's contents. Returns the tensor and its name (empty for .npy).
-    public static func read(contentsOf url: URL) throws -> (name: String, tensor: Tensor) {
+    package static func read(contentsOf url: URL) throws -> (name: String, tensor: Tensor) {
         do {
             let data = try Data(contentsOf: url)
             if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
@@ -21,7 +21,7 @@ public enum TensorFiles {
     }
 
     /// Decodes a serialized TensorProto.
-    public static func decodeTensorProto(_ data: Data) throws -> (name: String, tensor: Tensor) {
+    package static func decodeTensorProto(_ data: Data) throws -> (name: String, tensor: Tensor) {
         try data.withUnsafeBytes { raw -> (String, Tensor) in
             guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count > 0 else {
                 // An empty message is a valid TensorProto with nothing set.
@@ -42,7 +42,7 @@ public enum TensorFiles {
     }
 
     /// Serializes `tensor` as a TensorProto named `name`.
-    public static func encodeTensorProto(_ tensor: Tensor, name: String) -> Data {
+    package static func encodeTensorProto(_ tensor: Tensor, name: String) -> Data {
         let encoder = ProtoEncoder()
         let proto = encoder.encodeTensor(tensor, name: name)
         return withExtendedLifetime(encoder) {
@@ -56,7 +56,7 @@ public enum TensorFiles {
     }
 
     /// Writes `tensor` as a TensorProto `.pb` file.
-    public static func writeTensorProto(_ tensor: Tensor, name: String, to url: URL) throws {
+    package static func writeTensorProto(_ tensor: Tensor, name: String, to url: URL) throws {
         do {
             try encodeTensorProto(tensor, name: name).write(to: url)
         } catch {
@@ -72,7 +72,7 @@ public enum TensorFiles {
     ]
 
     /// Decodes a little-endian, C-ordered `.npy` array.
-    public static func decodeNpy(_ data: Data) throws -> Tensor {
+    package static func decodeNpy(_ data: Data) throws -> Tensor {
         let bytes = [UInt8](data)
         guard bytes.count >= 10 else { throw OnyxError.invalidModel("truncated .npy header") }
         let major = bytes[6]
@@ -120,5 +120,31 @@ public enum TensorFiles {
         return try bytes[payload...].withUnsafeBytes { raw in
             try Tensor(elementType: type, shape: shape, buffer: TensorBuffer.copying(raw))
         }
+    }
+}
+
+extension TensorFiles {
+    /// Encodes a numeric tensor as a version 1.0 `.npy` array (little-endian,
+    /// C order). Throws `wrongElementType` for types NumPy has no dtype for
+    /// (strings, bfloat16, the float8 and packed sub-byte kinds, complex).
+    package static func encodeNpy(_ tensor: Tensor) throws -> Data {
+        guard let descr = npyTypes.first(where: { $0.value == tensor.elementType })?.key else {
+            throw OnyxError.wrongElementType("a \(tensor.elementType) tensor cannot be written as .npy")
+        }
+        let order = descr == "i1" || descr == "u1" || descr == "b1" ? "|" : "<"
+        let dims = tensor.shape.map(String.init)
+        let shape = dims.count == 1 ? "(\(dims[0]),)" : "(\(dims.joined(separator: ", ")))"
+        var header = "{'descr': '\(order)\(descr)', 'fortran_order': False, 'shape': \(shape), }"
+        // Magic (6) + version (2) + length (2) + header + "\n", padded to 64 bytes.
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        guard header.utf8.count <= Int(UInt16.max) else {
+            throw OnyxError.shapeMismatch("shape \(tensor.shape) is too long for a .npy header")
+        }
+        let length = UInt16(header.utf8.count)
+        var data = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        tensor.withUnsafeBytes { data.append(contentsOf: $0) }
+        return data
     }
 }

@@ -65,8 +65,13 @@ extension ConvProblem {
                     try bias.withUnsafeBufferPointer { biasValues in
                         try Gemm.forEachItem(
                             count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
-                            // Every element is written by the unfolding before it is read.
-                            makeScratch: { [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount } }
+                            // Every element is written by the unfolding before it is read. With no
+                            // columns (pointwise), `[]`: the uninitialized-capacity initializer would
+                            // store a count into the empty-array singleton that all workers share.
+                            makeScratch: {
+                                columnCount == 0 ? []
+                                    : [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
+                            }
                         ) { item, itemThreads, columns in
                             let (n, g) = item.quotientAndRemainder(dividingBy: group)
                             let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }

@@ -4,7 +4,7 @@
 ///
 /// With `s = scale / sqrt(var + epsilon)` (Float64) the producer becomes
 /// `W' = W · s` along the output-channel axis and `b' = (b − mean) · s + B`
-/// (see ``ChannelProducer`` for each producer's layout).
+/// (see `ChannelProducer` for each producer's layout).
 ///
 /// Guards (each refusal is reported as a decline with its reason):
 /// - the BatchNormalization is of the default domain, any opset (1–15), with

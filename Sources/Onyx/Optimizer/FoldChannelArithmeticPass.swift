@@ -3,7 +3,7 @@
 /// producing the other operand, keeping the arithmetic node's output name.
 ///
 /// `y·c` scales weights and bias by `c`; `y + c` and `y − c` shift the bias;
-/// `y / c` scales by `1/c` (see ``ChannelProducer`` for the layouts).
+/// `y / c` scales by `1/c` (see `ChannelProducer` for the layouts).
 ///
 /// Guards (each refusal is a decline with its reason):
 /// - opset ≥ 7 (older opsets broadcast with `broadcast`/`axis` attributes);

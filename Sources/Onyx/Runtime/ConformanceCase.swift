@@ -6,27 +6,27 @@ import Foundation
 /// Comparison follows onnx's runner: same output count, shape and element
 /// type; floats `allclose` with rtol 1e-3 and atol 1e-7 unless the case's
 /// `data.json` says otherwise, NaN equal to NaN; everything else exact.
-public struct ConformanceCase: Sendable {
+package struct ConformanceCase: Sendable {
     /// Outcome of running a case.
-    public enum Outcome: String, Codable, Sendable {
+    package enum Outcome: String, Codable, Sendable {
         case pass, mismatch, error, skip
     }
 
-    public struct Result: Codable, Sendable {
-        public var outcome: Outcome
-        public var message: String
+    package struct Result: Codable, Sendable {
+        package var outcome: Outcome
+        package var message: String
 
-        public init(outcome: Outcome, message: String) {
+        package init(outcome: Outcome, message: String) {
             self.outcome = outcome
             self.message = message
         }
     }
 
-    public let directory: URL
-    public var rtol: Double = 1e-3
-    public var atol: Double = 1e-7
+    package let directory: URL
+    package var rtol: Double = 1e-3
+    package var atol: Double = 1e-7
 
-    public init(directory: URL) {
+    package init(directory: URL) {
         self.directory = directory
         let json = directory.appendingPathComponent("data.json")
         if let data = try? Data(contentsOf: json),
@@ -38,12 +38,12 @@ public struct ConformanceCase: Sendable {
     }
 
     /// `parent/case`, e.g. `node/test_add`.
-    public var name: String {
+    package var name: String {
         directory.deletingLastPathComponent().lastPathComponent + "/" + directory.lastPathComponent
     }
 
     /// Runs every data set of the case.
-    public func run(options: SessionOptions = .init()) -> Result {
+    package func run(options: SessionOptions = .init()) -> Result {
         do {
             let session = try Session(contentsOf: directory.appendingPathComponent("model.onnx"), options: options)
             let sets = try FileManager.default.contentsOfDirectory(atPath: directory.path)
@@ -86,7 +86,7 @@ public struct ConformanceCase: Sendable {
     }
 
     /// nil when `actual` matches `expected`, else what differs.
-    public func compare(_ actual: Tensor, _ expected: Tensor) -> String? {
+    package func compare(_ actual: Tensor, _ expected: Tensor) -> String? {
         guard actual.elementType == expected.elementType else {
             return "element type \(actual.elementType), expected \(expected.elementType)"
         }

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Resident memory of this process, for reports (`onyx info`, `onyx bench`).
-public enum ProcessMemory {
+package enum ProcessMemory {
     /// Bytes resident now (Linux: /proc/self/statm); nil where unavailable.
-    public static func residentBytes() -> Int? {
+    package static func residentBytes() -> Int? {
         #if os(Linux)
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
         let fields = text.split(separator: " ")
@@ -29,7 +29,7 @@ public enum ProcessMemory {
     }
 
     /// The most bytes ever resident in this process (getrusage).
-    public static func peakResidentBytes() -> Int? {
+    package static func peakResidentBytes() -> Int? {
         var usage = rusage()
         #if os(Linux)
         let who = RUSAGE_SELF.rawValue

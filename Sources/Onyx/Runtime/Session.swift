@@ -27,13 +27,16 @@ public struct SessionOptions: Sendable {
 /// Building a session compiles the graph: a kernel per node, attributes
 /// checked, unsupported operators reported with the node named. Inputs
 /// are checked against the model's declared types and fixed dimensions
-/// before any kernel runs. A session is immutable and `run` may be called
-/// from several threads at once.
+/// before any kernel runs. A session is immutable and `Sendable`: `run`
+/// may be called from many threads or tasks at once, with no lock around
+/// the run (each run has its own value slots), and gives the same outputs
+/// as sequential runs.
 public final class Session: Sendable {
     /// The model as it runs: optimized unless `options.optimize` is false.
     public let model: Model
     /// What the optimizer did, when it ran.
     public let optimizationReport: OptimizationReport?
+    /// The options the session was built with.
     public let options: SessionOptions
     /// Inputs a caller must feed (graph inputs without an initializer).
     public let inputs: [ValueInfo]
@@ -89,9 +92,15 @@ public final class Session: Sendable {
         return try run(feeds).filter { outputNames.contains($0.key) }
     }
 
-    /// Runs the model on a background task.
+    /// Runs the model on a background task, so that an actor or the main
+    /// thread is not blocked while the kernels work.
     public func run(_ feeds: [String: Tensor]) async throws -> [String: Tensor] {
         try await Task.detached { try self.run(feeds) }.value
+    }
+
+    /// Runs the model on a background task and returns only the outputs named in `outputNames`.
+    public func run(_ feeds: [String: Tensor], outputs outputNames: [String]) async throws -> [String: Tensor] {
+        try await Task.detached { try self.run(feeds, outputs: outputNames) }.value
     }
 
     /// Runs with inputs and outputs that may be sequences or optionals; outputs in graph order.
