@@ -240,47 +240,55 @@ int onyx_sgemm_pack_b_part(size_t k, size_t n, const float *b, ptrdiff_t row_str
     return 0;
 }
 
-/* ---- Per-thread packing workspace ---- */
+/* ---- Packing workspaces ----
+ *
+ * A small shared pool rather than one buffer per thread: Dispatch runs work
+ * on whichever pool threads it has, and a buffer kept per thread would
+ * multiply the memory by the number of threads that ever ran a GEMM. */
+
+#define ONYX_WORKSPACE_POOL 8
 
 typedef struct {
     float *data;
     size_t capacity;
 } workspace;
 
-static pthread_key_t workspace_key;
-static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
-static int workspace_key_ok;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static workspace pool[ONYX_WORKSPACE_POOL];
+static int pool_count;
 
-static void workspace_release(void *pointer) {
-    workspace *w = pointer;
-    free(w->data);
-    free(w);
+/* A 64-byte aligned buffer of at least `count` floats, or a zero workspace. */
+static workspace workspace_acquire(size_t count) {
+    workspace w = {NULL, 0};
+    pthread_mutex_lock(&pool_lock);
+    int best = -1;
+    for (int i = 0; i < pool_count; i++) {
+        if (pool[i].capacity >= count && (best < 0 || pool[i].capacity < pool[best].capacity)) best = i;
+    }
+    if (best < 0 && pool_count > 0) best = pool_count - 1; /* too small: replace it */
+    if (best >= 0) {
+        w = pool[best];
+        pool[best] = pool[--pool_count];
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (w.capacity < count) {
+        free(w.data);
+        size_t bytes = round_up(count * sizeof(float), 64);
+        w.data = aligned_alloc(64, bytes);
+        w.capacity = w.data ? bytes / sizeof(float) : 0;
+    }
+    return w;
 }
 
-static void workspace_init(void) { workspace_key_ok = pthread_key_create(&workspace_key, workspace_release) == 0; }
-
-/* A 64-byte aligned buffer of at least `count` floats owned by this thread, or NULL. */
-static float *workspace_floats(size_t count) {
-    pthread_once(&workspace_once, workspace_init);
-    if (!workspace_key_ok) return NULL;
-    workspace *w = pthread_getspecific(workspace_key);
-    if (!w) {
-        w = calloc(1, sizeof *w);
-        if (!w) return NULL;
-        if (pthread_setspecific(workspace_key, w) != 0) {
-            free(w);
-            return NULL;
-        }
+static void workspace_release(workspace w) {
+    if (!w.data) return;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count < ONYX_WORKSPACE_POOL) {
+        pool[pool_count++] = w;
+        w.data = NULL;
     }
-    if (w->capacity < count) {
-        size_t bytes = round_up(count * sizeof(float), 64);
-        float *data = aligned_alloc(64, bytes);
-        if (!data) return NULL;
-        free(w->data);
-        w->data = data;
-        w->capacity = bytes / sizeof(float);
-    }
-    return w->data;
+    pthread_mutex_unlock(&pool_lock);
+    free(w.data);
 }
 
 /* ---- Driver ---- */
@@ -371,8 +379,10 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
     size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
     size_t b_floats = p->packed_b ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
     float *buffer = NULL;
+    workspace held = {NULL, 0};
     if (a_floats + b_floats > 0) {
-        buffer = workspace_floats(a_floats + b_floats);
+        held = workspace_acquire(a_floats + b_floats);
+        buffer = held.data;
         if (!buffer) return -2;
     }
     float *a_buffer = buffer;
@@ -414,6 +424,7 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
             pc += kc;
         } while (pc < k);
     }
+    workspace_release(held);
     return 0;
 }
 

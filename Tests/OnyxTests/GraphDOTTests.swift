@@ -51,8 +51,10 @@ final class GraphDOTTests: XCTestCase {
         let after = GraphDOT.render(optimized)
         XCTAssertTrue(before.contains("BatchNormalization"))
         XCTAssertFalse(after.contains("BatchNormalization"), after)
-        // The Conv gained the folded bias.
-        XCTAssertTrue(after.contains("label=\"Conv 3×3/2\\n4×3×3×3, 4\""), after)
+        // The Conv gained the folded bias, and took in the Relu after the BatchNormalization.
+        XCTAssertTrue(after.contains("label=\"Conv+Relu 3×3/2\\n4×3×3×3, 4\""), after)
+        let standard = GraphDOT.render(try Optimizer(allowCustomOps: false).optimize(model).model)
+        XCTAssertTrue(standard.contains("label=\"Conv 3×3/2\\n4×3×3×3, 4\""), standard)
     }
 
     func testConstantNodesFoldIntoTheirReaders() throws {

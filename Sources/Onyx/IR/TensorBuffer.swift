@@ -3,7 +3,7 @@ import Foundation
 /// A block of raw bytes that backs a tensor, with the knowledge of how to
 /// release it: memory from `malloc` (e.g. a payload taken over from
 /// protobuf-c), a region inside a memory-mapped file kept alive by its owner,
-/// or memory Onyx allocated itself.
+/// or memory Onyx allocated itself (from 1 MiB on, pages mapped directly).
 ///
 /// The buffer is immutable once shared; kernels that write allocate their own.
 public final class TensorBuffer: @unchecked Sendable {
@@ -15,6 +15,8 @@ public final class TensorBuffer: @unchecked Sendable {
     private enum Release {
         case free
         case deallocate
+        /// Pages from `mmap` (large buffers Onyx allocated), `munmap`ped on deinit.
+        case unmap(length: Int)
         case keepAlive(AnyObject)
         case none
     }
@@ -33,8 +35,27 @@ public final class TensorBuffer: @unchecked Sendable {
         case .deallocate:
             baseAddress?.deallocate()
             LiveTensorBytes.shared.subtract(byteCount)
+        case .unmap(let length):
+            if let baseAddress { MappedBlockCache.shared.release(baseAddress, length: length) }
+            LiveTensorBytes.shared.subtract(byteCount)
         case .keepAlive, .none: break
         }
+    }
+
+    /// Buffers from this size up come straight from `mmap` and go back to
+    /// the kernel when freed. Through malloc, glibc raises its mmap threshold
+    /// after such frees and keeps the memory in per-thread arenas, so peak
+    /// memory grew with the number of threads that ever ran a kernel.
+    static let mappedThreshold = 1 << 20
+
+    /// Zeroed pages for a large buffer — a recycled block of the same
+    /// length when ``MappedBlockCache`` has one, fresh ones otherwise — or nil
+    /// when the kernel refuses.
+    private static func mapped(byteCount: Int) -> TensorBuffer? {
+        let length = MappedBlockCache.length(for: byteCount)
+        guard let pointer = MappedBlockCache.shared.acquire(length: length) else { return nil }
+        LiveTensorBytes.shared.add(byteCount)
+        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .unmap(length: length))
     }
 
     /// An empty buffer.
@@ -43,6 +64,7 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A zero-filled buffer of `byteCount` bytes, 64-byte aligned.
     public static func zeroed(byteCount: Int) -> TensorBuffer {
         guard byteCount > 0 else { return .empty }
+        if byteCount >= mappedThreshold, let buffer = mapped(byteCount: byteCount) { return buffer }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         LiveTensorBytes.shared.add(byteCount)
@@ -52,6 +74,10 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A copy of `bytes`.
     public static func copying(_ bytes: UnsafeRawBufferPointer) -> TensorBuffer {
         guard bytes.count > 0, let source = bytes.baseAddress else { return .empty }
+        if bytes.count >= mappedThreshold, let buffer = mapped(byteCount: bytes.count), let target = buffer.baseAddress {
+            target.copyMemory(from: source, byteCount: bytes.count)
+            return buffer
+        }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
         pointer.copyMemory(from: source, byteCount: bytes.count)
         LiveTensorBytes.shared.add(bytes.count)
@@ -102,5 +128,49 @@ final class LiveTensorBytes: @unchecked Sendable {
         lock.lock()
         bytes &-= count
         lock.unlock()
+    }
+}
+
+/// Freed large tensor blocks kept for reuse, by length, up to a total of
+/// ``capacity`` bytes; beyond that they are unmapped. Runs of one model ask
+/// for the same sizes again and again, so after the first run most large
+/// buffers are recycled pages (zeroed with one memset) rather than fresh
+/// page faults, and the memory held stays bounded whatever the threads.
+final class MappedBlockCache: @unchecked Sendable {
+    static let shared = MappedBlockCache()
+    /// Most bytes kept in freed blocks.
+    let capacity = 256 << 20
+    private var blocks: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var cached = 0
+    private let lock = NSLock()
+
+    /// `byteCount` rounded up to whole 64 KiB, so near sizes share blocks.
+    static func length(for byteCount: Int) -> Int { (byteCount + 0xFFFF) & ~0xFFFF }
+
+    /// A zeroed block of `length` bytes (a multiple of the page size), or nil.
+    func acquire(length: Int) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        let reused = blocks[length]?.popLast()
+        if reused != nil { cached -= length }
+        lock.unlock()
+        if let reused {
+            reused.initializeMemory(as: UInt8.self, repeating: 0, count: length)
+            return reused
+        }
+        let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let pointer, pointer != MAP_FAILED else { return nil }
+        return pointer
+    }
+
+    /// Keeps the block for reuse, or unmaps it when the cache is full.
+    func release(_ pointer: UnsafeMutableRawPointer, length: Int) {
+        lock.lock()
+        let keep = cached + length <= capacity
+        if keep {
+            blocks[length, default: []].append(pointer)
+            cached += length
+        }
+        lock.unlock()
+        if !keep { munmap(pointer, length) }
     }
 }

@@ -119,7 +119,7 @@ public enum GraphDOT {
     }
 
     static func nodeLabel(_ node: Node, constants: [String: Tensor]) -> String {
-        var lines = [node.opType + geometry(of: node, constants: constants)]
+        var lines = [displayName(node) + geometry(of: node, constants: constants)]
         // Runs of equal summaries collapse ("64 (×4)" for BatchNormalization's statistics).
         var groups: [(text: String, count: Int)] = []
         for input in node.inputs where !input.isEmpty {
@@ -147,6 +147,18 @@ public enum GraphDOT {
         return lines.joined(separator: "\n")
     }
 
+    /// The op type, with Onyx's fused kernels shown as what they fuse:
+    /// `ai.onyx` FusedConv with a Relu reads "Conv+Relu", ChannelAffine with
+    /// one "ChannelAffine+Relu".
+    static func displayName(_ node: Node) -> String {
+        guard node.domain == OnyxDomain.name else { return node.opType }
+        let base = node.opType.hasPrefix("Fused") ? String(node.opType.dropFirst(5)) : node.opType
+        if case .string(let bytes)? = node.attribute("activation")?.value {
+            return base + "+" + String(decoding: bytes, as: UTF8.self)
+        }
+        return node.opType.hasPrefix("Fused") ? base + "+" : base
+    }
+
     /// " 3×3/2 g32" for convolutions and pools: kernel, stride (when not 1), group (when not 1).
     /// A Conv without `kernel_shape` takes it from its constant weight's spatial dims.
     static func geometry(of node: Node, constants: [String: Tensor]) -> String {
@@ -154,7 +166,7 @@ public enum GraphDOT {
         var kernel: [Int64] = []
         if case .ints(let given)? = node.attribute("kernel_shape")?.value {
             kernel = given
-        } else if node.opType.hasPrefix("Conv"), node.inputs.count > 1, let weight = constants[node.inputs[1]],
+        } else if node.opType.hasPrefix("Conv") || node.opType == "FusedConv", node.inputs.count > 1, let weight = constants[node.inputs[1]],
             weight.shape.count > 2
         {
             kernel = weight.shape.dropFirst(2).map { Int64($0) }
@@ -208,10 +220,10 @@ public enum GraphDOT {
     static func fill(for opType: String) -> String {
         switch opType {
         case "Conv", "ConvTranspose", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul",
-            "Einsum":
+            "Einsum", "FusedConv", "FusedGemm", "FusedMatMul":
             return "#cfe2ff"
         case "BatchNormalization", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
-            "RMSNormalization", "MeanVarianceNormalization", "LpNormalization":
+            "RMSNormalization", "MeanVarianceNormalization", "LpNormalization", "ChannelAffine", "SkipLayerNorm", "GroupNorm":
             return "#ffc078"
         case "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Gelu", "Erf", "Elu",
             "Selu", "Softplus", "Mish", "Softmax", "LogSoftmax":
