@@ -7,6 +7,7 @@ onyx=$1
 shift
 status=0
 for dir in "$@"; do
+    [ -f "$dir/model.onnx" ] || continue
     inputs=$(ls "$dir"/test_data_set_0/input_*.pb | sort -V)
     one=$(mktemp -d)
     two=$(mktemp -d)
