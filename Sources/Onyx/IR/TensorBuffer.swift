@@ -20,11 +20,19 @@ public final class TensorBuffer: @unchecked Sendable {
     }
 
     private let release: Release
+    /// The run budget this buffer is charged to (memory Onyx allocated during a run).
+    private let budget: MemoryBudget?
 
     private init(baseAddress: UnsafeMutableRawPointer?, byteCount: Int, release: Release) {
         self.baseAddress = baseAddress
         self.byteCount = byteCount
         self.release = release
+        if case .deallocate = release, let budget = MemoryBudget.current {
+            budget.charge(byteCount)
+            self.budget = budget
+        } else {
+            self.budget = nil
+        }
     }
 
     deinit {
@@ -33,6 +41,7 @@ public final class TensorBuffer: @unchecked Sendable {
         case .deallocate:
             baseAddress?.deallocate()
             LiveTensorBytes.shared.subtract(byteCount)
+            budget?.refund(byteCount)
         case .keepAlive, .none: break
         }
     }
