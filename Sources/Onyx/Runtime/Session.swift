@@ -121,6 +121,13 @@ public final class Session: Sendable {
             guard let value = feeds[input.name] else {
                 throw OnyxError(.missingInput, "input \"\(input.name)\" was not fed", value: input.name)
             }
+            switch (value, input.type) {
+            case (.sequence, .tensor?), (.none, .tensor?), (.tensor, .sequence?), (.none, .sequence?):
+                throw OnyxError(
+                    .wrongElementType, "input \"\(input.name)\" must be a \(input.type.map(String.init(describing:)) ?? "value")",
+                    value: input.name)
+            default: break
+            }
             guard case .tensor(let tensor) = value, case .tensor(let elementType, let shape)? = input.type else { continue }
             if let elementType, elementType != tensor.elementType {
                 throw OnyxError(
