@@ -51,7 +51,12 @@ struct RunCommand: ParsableCommand {
         }
         if repeatCount > 1 { try RepeatedRuns.measure(session, feeds: feeds, count: repeatCount) }
         let start = DispatchTime.now().uptimeNanoseconds
-        let results = try session.run(feeds)
+        let results: [String: Tensor]
+        do {
+            results = try session.run(feeds)
+        } catch let error as OnyxError {
+            throw error.inFile(model)
+        }
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         if let outputDir {
             let folder = URL(fileURLWithPath: outputDir)

@@ -51,6 +51,9 @@ final class ResourceLimitTests: XCTestCase {
         try assertRefused("Range", [("a", Tensor(scalar: Int64(0))), ("b", Tensor(scalar: Int64.max)), ("c", Tensor(scalar: Int64(1)))])
         try assertRefused("Range", [("a", Tensor(scalar: Float(0))), ("b", Tensor(scalar: Float(1))), ("c", Tensor(scalar: Float(1e-12)))])
         try assertRefused("Pad", [("x", floats([1, 2])), ("pads", ints([0, 1 << 40]))])
+        // An empty output along one axis does not excuse an absurd length along another.
+        let square = try Tensor(shape: [2, 2], scalars: [Float](repeating: 1, count: 4))
+        try assertRefused("CenterCropPad", [("x", square), ("shape", ints([0, Int64.max]))], opset: 18)
         try assertRefused(
             "OneHot", [("i", ints([0, 1])), ("depth", Tensor(scalar: Int64(1) << 40)), ("v", floats([0, 1]))])
     }
@@ -117,5 +120,29 @@ final class ResourceLimitTests: XCTestCase {
         }
         options.memoryLimitBytes = 2 << 20
         XCTAssertEqual(try Session(model: try model(keepingBoth: true), options: options).run(["x": x])["c"]?.count, count)
+    }
+
+    /// Scan runs its body once per scanned position; more than
+    /// `maxLoopIterations` positions is refused before the first run.
+    func testScanLengthIsCapped() throws {
+        var body = GraphBuilder(opset: 16, name: "body")
+        body.input("sum", [], .float)
+        body.input("x", [], .float)
+        body.node("Add", ["sum", "x"], ["sum_out"])
+        body.output("sum_out")
+        var g = GraphBuilder(opset: 16)
+        g.input("init", [], .float)
+        g.input("xs", [200], .float)
+        g.node("Scan", ["init", "xs"], ["total"], ["body": AttributeLiteral(.graph(body.currentGraph)), "num_scan_inputs": 1])
+        g.output("total")
+        let feeds = ["init": Tensor(scalar: Float(0)), "xs": try Tensor(shape: [200], scalars: [Float](repeating: 1, count: 200))]
+        var options = SessionOptions()
+        options.maxLoopIterations = 200
+        XCTAssertEqual(try Session(model: try g.model(), options: options).run(feeds)["total"], Tensor(scalar: Float(200)))
+        options.maxLoopIterations = 199
+        XCTAssertThrowsError(try Session(model: try g.model(), options: options).run(feeds)) { error in
+            XCTAssertEqual((error as? OnyxError)?.kind, .resourceLimit, "\(error)")
+            XCTAssertEqual((error as? OnyxError)?.node?.opType, "Scan", "\(error)")
+        }
     }
 }

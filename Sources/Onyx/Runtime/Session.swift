@@ -19,7 +19,7 @@ public struct SessionOptions: Sendable {
     /// `OnyxError.Kind.resourceLimit`. A process-wide cap of half of
     /// physical memory applies on top, across concurrent runs.
     public var memoryLimitBytes: Int?
-    /// Most iterations a Loop may run.
+    /// Most iterations a Loop may run, and most body runs of a Scan.
     public var maxLoopIterations: Int = 1 << 31
 
     public init() {}
