@@ -19,8 +19,10 @@ public struct SessionOptions: Sendable {
     /// `OnyxError.Kind.resourceLimit`. A process-wide cap of half of
     /// physical memory applies on top, across concurrent runs.
     public var memoryLimitBytes: Int?
-    /// Most iterations a Loop may run, and most body runs of a Scan.
-    public var maxLoopIterations: Int = 1 << 31
+    /// Most iterations a Loop may run, and most body runs of a Scan
+    /// (default 2^20); more is a `resourceLimit` error, so that a model
+    /// asking for an absurd trip count fails instead of hanging.
+    public var maxLoopIterations: Int = 1 << 20
 
     public init() {}
 }
