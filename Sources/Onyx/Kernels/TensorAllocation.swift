@@ -28,6 +28,16 @@ enum TensorAllocation {
         }
         return bytes
     }
+
+    /// A scratch array of `count` elements of `value` (e.g. accumulators a
+    /// kernel fills before building its output), after the same checks as a
+    /// tensor of `count` elements of `stride(T)` bytes.
+    static func array<T>(repeating value: T, shape: [Int]) throws -> [T] {
+        let count = try Tensor.checkedCount(shape)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: max(MemoryLayout<T>.stride, 1))
+        _ = try checkedBytes(.uint8, count: overflow ? Int.max : bytes)
+        return [T](repeating: value, count: count)
+    }
 }
 
 extension Tensor {
