@@ -18,6 +18,11 @@ struct OnyxCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // No subcommand is a usage error (ArgumentParser would print help and exit 0).
+        guard CommandLine.arguments.count > 1 else {
+            FileHandle.standardError.write(Data("\(OnyxCommand.helpMessage())\n".utf8))
+            exit(2)
+        }
         do {
             var command = try OnyxCommand.parseAsRoot()
             try command.run()

@@ -23,9 +23,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Directory to write output_K.pb files to (default: none written).") var outputDir: String?
     @Option(help: "Worker threads for the GEMM and convolution kernels (default: one per active core).") var threads: Int?
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
+    @Option(name: .customLong("repeat"), help: .hidden) var repeatCount = 1
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if repeatCount < 1 { throw ValidationError("--repeat must be at least 1") }
         for item in namedInputs where !item.contains("=") {
             throw ValidationError("--input expects NAME=FILE, got \"\(item)\"")
         }
@@ -47,8 +49,14 @@ struct RunCommand: ParsableCommand {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             feeds[parts[0]] = try TensorFiles.read(contentsOf: URL(fileURLWithPath: parts[1])).tensor
         }
+        if repeatCount > 1 { try RepeatedRuns.measure(session, feeds: feeds, count: repeatCount) }
         let start = DispatchTime.now().uptimeNanoseconds
-        let results = try session.run(feeds)
+        let results: [String: Tensor]
+        do {
+            results = try session.run(feeds)
+        } catch let error as OnyxError {
+            throw error.inFile(model)
+        }
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         if let outputDir {
             let folder = URL(fileURLWithPath: outputDir)

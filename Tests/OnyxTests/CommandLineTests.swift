@@ -65,4 +65,41 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(failing.status, 1)
         XCTAssertTrue(failing.stdout.contains("REGRESSION"), failing.stdout)
     }
+
+    /// Every subcommand: refused models, inputs and files exit 1 with one
+    /// `onyx:` line naming the file; malformed command lines exit 2; none
+    /// dies by a signal (which would show as another status).
+    func testErrorsExitOneAndUsageErrorsExitTwoInEverySubcommand() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let garbage = directory.appendingPathComponent("garbage.onnx")
+        try Data("not a model".utf8).write(to: garbage)
+        let model = digits.appendingPathComponent("digits-cnn.onnx").path
+        let userErrors: [[String]] = [
+            ["info", "/nonexistent/model.onnx"],
+            ["info", garbage.path],
+            ["run", garbage.path],
+            ["run", model, garbage.path],
+            ["run", model, "--input", "image=/nonexistent/input.pb"],
+            ["optimize", garbage.path, "-o", directory.appendingPathComponent("out.onnx").path],
+            ["optimize", model, "-o", "/nonexistent/folder/out.onnx"],
+            ["test", directory.appendingPathComponent("no-cases").path],
+        ]
+        for arguments in userErrors {
+            let result = try TestPaths.runOnyx(arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.hasPrefix("onyx: "), "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)")
+        }
+        XCTAssertTrue(try TestPaths.runOnyx(["run", garbage.path]).stderr.contains(garbage.path))
+        let usageErrors: [[String]] = [
+            [], ["bogus"], ["info"], ["info", model, "--bogus"], ["run"], ["run", model, "--input", "image"],
+            ["run", model, "--repeat", "0"], ["optimize", model], ["optimize", model, "-o", "x.onnx", "--disable-pass", "nosuch"],
+            ["test", directory.path, "--jobs", "0"], ["test", directory.path, "--filter", "["],
+        ]
+        for arguments in usageErrors {
+            let result = try TestPaths.runOnyx(arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
+        }
+    }
 }

@@ -45,6 +45,13 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(kind(["x": try Tensor(shape: [1, 3], scalars: [Int32](repeating: 0, count: 3))]), .wrongElementType)
         XCTAssertEqual(kind(["x": try Tensor(shape: [1, 4], scalars: [Float](repeating: 0, count: 4))]), .shapeMismatch)
         XCTAssertEqual(kind(["x": try Tensor(shape: [3], scalars: [Float](repeating: 0, count: 3))]), .shapeMismatch)
+        // A sequence or an empty optional where a tensor is declared is refused naming the input.
+        for value in [Value.sequence([], elementType: .float), .none] {
+            XCTAssertThrowsError(try session.runValues(["x": value])) { error in
+                XCTAssertEqual((error as? OnyxError)?.kind, .wrongElementType, "\(error)")
+                XCTAssertEqual((error as? OnyxError)?.value, "x", "\(error)")
+            }
+        }
     }
 
     func testUnsupportedOperatorFailsWhenPlanningAndNamesTheNode() throws {

@@ -22,11 +22,24 @@ public final class TensorBuffer: @unchecked Sendable {
     }
 
     private let release: Release
+    /// The run budget this buffer is charged to (memory Onyx allocated during a run).
+    private let budget: MemoryBudget?
 
     private init(baseAddress: UnsafeMutableRawPointer?, byteCount: Int, release: Release) {
         self.baseAddress = baseAddress
         self.byteCount = byteCount
         self.release = release
+        let owned: Bool
+        switch release {
+        case .deallocate, .unmap: owned = true
+        case .free, .keepAlive, .none: owned = false
+        }
+        if owned, let budget = MemoryBudget.current {
+            budget.charge(byteCount)
+            self.budget = budget
+        } else {
+            self.budget = nil
+        }
     }
 
     deinit {
@@ -35,15 +48,17 @@ public final class TensorBuffer: @unchecked Sendable {
         case .deallocate:
             baseAddress?.deallocate()
             LiveTensorBytes.shared.subtract(byteCount)
+            budget?.refund(byteCount)
         case .unmap(let length):
             if let baseAddress { MappedBlockCache.shared.release(baseAddress, length: length) }
             LiveTensorBytes.shared.subtract(byteCount)
+            budget?.refund(byteCount)
         case .keepAlive, .none: break
         }
     }
 
-    /// Buffers from this size up come straight from `mmap` and go back to
-    /// the kernel when freed. Through malloc, glibc raises its mmap threshold
+    /// Buffers from this size up are mapped pages recycled through
+    /// ``MappedBlockCache``. Through malloc, glibc raises its mmap threshold
     /// after such frees and keeps the memory in per-thread arenas, so peak
     /// memory grew with the number of threads that ever ran a kernel.
     static let mappedThreshold = 1 << 20

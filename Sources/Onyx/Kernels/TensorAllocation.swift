@@ -6,11 +6,19 @@ enum TensorAllocation {
     static let limit = ModelLoader.defaultMemoryLimit
 
     /// Bytes `count` elements of `type` need, or an error when the count
-    /// overflows, or when the bytes together with the tensor memory already
-    /// live in the process would exceed the limit.
+    /// overflows, when the bytes would take the current run over its
+    /// ``MemoryBudget`` (`SessionOptions.memoryLimitBytes`), or when together
+    /// with the tensor memory already live in the process they would exceed
+    /// the process-wide limit.
     static func checkedBytes(_ type: ElementType, count: Int) throws -> Int {
         guard let bytes = type.byteCount(forElements: count), bytes <= limit else {
             throw OnyxError.resourceLimit("a \(type) tensor of \(count) elements exceeds the memory limit")
+        }
+        if let budget = MemoryBudget.current, !budget.admits(bytes) {
+            throw OnyxError.resourceLimit(
+                "a \(type) tensor of \(count) elements (\(MemoryBudget.describe(bytes))) would bring this run's "
+                    + "tensor memory to \(MemoryBudget.describe(budget.heldBytes &+ bytes)), over its limit of "
+                    + "\(MemoryBudget.describe(budget.limit)) (SessionOptions.memoryLimitBytes)")
         }
         let live = LiveTensorBytes.shared.current
         guard bytes <= limit - min(live, limit) else {
@@ -19,6 +27,16 @@ enum TensorAllocation {
                     + "\((live + bytes) >> 20) MiB, over the limit of \(limit >> 20) MiB")
         }
         return bytes
+    }
+
+    /// A scratch array of `count` elements of `value` (e.g. accumulators a
+    /// kernel fills before building its output), after the same checks as a
+    /// tensor of `count` elements of `stride(T)` bytes.
+    static func array<T>(repeating value: T, shape: [Int]) throws -> [T] {
+        let count = try Tensor.checkedCount(shape)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: max(MemoryLayout<T>.stride, 1))
+        _ = try checkedBytes(.uint8, count: overflow ? Int.max : bytes)
+        return [T](repeating: value, count: count)
     }
 }
 

@@ -30,6 +30,9 @@ enum CenterCropPadOps {
             guard target >= 0, let length = Int(exactly: target) else {
                 throw OnyxError.invalidModel("negative target length \(target)")
             }
+            // Each axis gets an index map of its target length, even when
+            // another axis makes the output empty.
+            _ = try TensorAllocation.checkedBytes(.int64, count: length)
             outShape[axis] = length
         }
         try SpatialSupport.checkOutput(x.elementType, count: try Tensor.checkedCount(outShape))

@@ -67,6 +67,10 @@ enum ConvOps {
             throw OnyxError.shapeMismatch("B must have shape [\(filters)], got \(b.shape)")
         }
         let geometry = try ConvGeometry(attributes, input: Array(x.shape[2...]), kernel: Array(w.shape[2...]))
+        // The GEMM reads W as [filters, channels/group × kernel]: kernel_shape must match it.
+        guard geometry.kernel == Array(w.shape[2...]) else {
+            throw OnyxError.shapeMismatch("kernel_shape \(geometry.kernel) does not match W \(w.shape)")
+        }
         let outShape = [batch, filters] + geometry.output
         let problem = ConvProblem(geometry: geometry, batch: batch, channels: channels, filters: filters, group: group)
         return (problem, outShape)

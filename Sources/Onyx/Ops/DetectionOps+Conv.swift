@@ -126,14 +126,14 @@ extension DetectionOps {
         let masks = try mask?.doubleValues()
         let biases = try bias?.doubleValues()
         let outShape = [batches, outChannels] + geometry.output
-        var out = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var out = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         let planeSize = geometry.inputCount
         let inStrides = Tensor.strides(geometry.input)
         let outCoords = coordinates(geometry.output)
         let kernelCoords = coordinates(geometry.kernel)
         let perOffsetGroup = channels / offsetGroup
         let (inPerGroup, outPerGroup) = (channels / group, outChannels / group)
-        var columns = [Double](repeating: 0, count: try Tensor.checkedCount([channels, taps, positions]))
+        var columns = try TensorAllocation.array(repeating: 0 as Double, shape: [channels, taps, positions])
         var point = [Double](repeating: 0, count: dims)
         for n in 0..<batches {
             for g in 0..<offsetGroup {

@@ -76,7 +76,7 @@ private struct RoiAlignKernel<T: BinaryFloatingPoint> {
         let (pooledH, pooledW) = (settings.outputHeight, settings.outputWidth)
         let (bins, binsOverflow) = pooledH.multipliedReportingOverflow(by: pooledW)
         guard !binsOverflow else { throw OnyxError.resourceLimit("output_height × output_width overflows") }
-        var out = [T](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var out = try TensorAllocation.array(repeating: 0 as T, shape: outShape)
         let offset: T = settings.halfPixel ? 0.5 : 0
         let scale = T(settings.spatialScale)
         var taps: [BilinearTap<T>] = []

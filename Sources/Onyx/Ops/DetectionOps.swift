@@ -152,7 +152,7 @@ enum DetectionOps {
         let boxes = try rois.doubleValues()
         let count = rois.shape[0]
         let outShape = [count, channels, pooled[0], pooled[1]]
-        var out = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var out = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         func scaled(_ v: Double) throws -> Int {
             let r = (v * Double(scale)).rounded(.toNearestOrAwayFromZero)
             guard r.isFinite else { throw OnyxError.invalidModel("RoI coordinate \(v) is not finite") }

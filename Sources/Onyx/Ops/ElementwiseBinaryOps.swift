@@ -151,7 +151,7 @@ struct ArithmeticVisitor<Rule: ArithmeticRule>: ElementVisitor {
         let shape = try Broadcast.shape([a.shape, b.shape])
         let x = try a.floatValues()
         let y = try b.floatValues()
-        var result = [Float](repeating: 0, count: try Tensor.checkedCount(shape))
+        var result = try TensorAllocation.array(repeating: 0 as Float, shape: shape)
         try x.withUnsafeBufferPointer { xp in
             try y.withUnsafeBufferPointer { yp in
                 try result.withUnsafeMutableBufferPointer { out in

@@ -211,7 +211,7 @@ struct GridStencil {
         let plane = x.count / max(batch &* channels, 1)
         let perBatch = points / max(batch, 1)
         let data = try x.doubleValues()
-        var result = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var result = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         data.withUnsafeBufferPointer { source in
             indices.withUnsafeBufferPointer { index in
                 weights.withUnsafeBufferPointer { weight in

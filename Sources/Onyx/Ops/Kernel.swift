@@ -24,7 +24,7 @@ struct RunContext: Sendable {
 
 /// Settings of one run.
 struct RunOptions: Sendable {
-    var maxLoopIterations: Int = 1 << 31
+    var maxLoopIterations: Int = 1 << 20
     var memoryLimitBytes: Int = ModelLoader.defaultMemoryLimit
     /// Threads a kernel may split its work over; nil means one per active core.
     var threads: Int?

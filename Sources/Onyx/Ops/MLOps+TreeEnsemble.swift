@@ -97,7 +97,7 @@ struct TreeEnsemble: Sendable {
         let largest: Double = x.elementType == .double ? .greatestFiniteMagnitude
             : x.elementType == .float ? Double(Float.greatestFiniteMagnitude) : 65504
         let initial = aggregate == 2 ? largest : (aggregate == 3 ? -largest : 0)
-        var out = [Double](repeating: initial, count: try Tensor.checkedCount([rows, targets]))
+        var out = try TensorAllocation.array(repeating: initial as Double, shape: [rows, targets])
         for row in 0..<rows {
             let base = row * width
             for root in roots {

@@ -177,7 +177,7 @@ struct TfIdfVectorizer: Sendable {
         let rows = x.shape.count == 2 ? x.shape[0] : 1
         let columns = x.shape.last ?? 1
         let outShape = x.shape.count == 2 ? [rows, outputSize] : [outputSize]
-        var counts = [Int](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var counts = try TensorAllocation.array(repeating: 0 as Int, shape: outShape)
         for row in 0..<rows {
             let base = row * columns
             let outBase = row * outputSize

@@ -82,7 +82,7 @@ enum PoolOps {
         let outputSize = try Tensor.checkedCount(geometry.output)
         let outShape = Array(x.shape[0..<2]) + geometry.output
         let values = try x.doubleValues()
-        var result = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var result = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         var indices = [Int64](repeating: 0, count: wantsIndices ? result.count : 0)
         let columnMajor = storageOrder == 1 ? columnMajorOffsets(spatial) : nil
         // Taps counted for AveragePool with count_include_pad: inside the padded extent.

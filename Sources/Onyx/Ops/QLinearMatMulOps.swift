@@ -15,7 +15,7 @@ enum QLinearMatMulOps {
                 let product = try MatrixProduct(a.shape, b.shape)
                 let x = try MatMulOps.shifted(a, by: try inputs.optionalTensor(2), vectorShape: [product.m, 1])
                 let y = try MatMulOps.shifted(b, by: try inputs.optionalTensor(5), vectorShape: [1, product.n])
-                var sums = [Int32](repeating: 0, count: try Tensor.checkedCount(product.outputShape))
+                var sums = try TensorAllocation.array(repeating: 0 as Int32, shape: product.outputShape)
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeBufferPointer { yp in
                         sums.withUnsafeMutableBufferPointer { out in product.integers(xp, yp, out) }

@@ -106,6 +106,9 @@ enum QuantizeOps {
         let values = try parameter.doubleValues()
         let count = try Tensor.checkedCount(shape)
         if parameter.count == 1 { return Array(repeating: values.first ?? 0, count: count) }
+        guard !shape.isEmpty else {
+            throw OnyxError.shapeMismatch("a scalar input needs a scalar scale, got \(parameter.shape)")
+        }
         let resolved = try normalizeAxis(axis, rank: shape.count)
         let strides = Tensor.strides(shape)
         if blockSize <= 0 {
@@ -115,7 +118,7 @@ enum QuantizeOps {
             return (0..<count).map { values[($0 / strides[resolved]) % shape[resolved]] }
         }
         var expected = shape
-        expected[resolved] = (shape[resolved] + blockSize - 1) / blockSize
+        expected[resolved] = shape[resolved] / blockSize + (shape[resolved] % blockSize == 0 ? 0 : 1)
         guard parameter.shape == expected else {
             throw OnyxError.shapeMismatch("blocked scale must have shape \(expected), got \(parameter.shape)")
         }

@@ -16,7 +16,7 @@ enum QuantizedConvOps {
                     x: try inputs.tensor(0), xZero: try inputs.optionalTensor(2),
                     w: try inputs.tensor(1), wZero: try inputs.optionalTensor(3),
                     bias: nil, attributes: attributes, group: group)
-                let values = try accumulators.scalars(as: Double.self).map { Int64($0) }
+                let values = try accumulators.scalars(as: Double.self).map { ElementCodec.IntegerConversion.saturatingInt64($0) }
                 return [.tensor(try Tensor.fromInt64s(values, shape: accumulators.shape, as: .int32))]
             }
         }
@@ -62,6 +62,9 @@ enum QuantizedConvOps {
     ) throws -> Tensor {
         guard x.shape.count >= 3, w.shape.count == x.shape.count else {
             throw OnyxError.shapeMismatch("X must have rank ≥ 3 and W the same rank, got \(x.shape) and \(w.shape)")
+        }
+        for (name, tensor) in [("X", x), ("W", w)] where tensor.elementType != .int8 && tensor.elementType != .uint8 {
+            throw OnyxError.wrongElementType("\(name) must be int8 or uint8, got \(tensor.elementType)")
         }
         let xOffset = try xZero?.doubleValues().first ?? 0
         let xs = try x.doubleValues().map { $0 - xOffset }

@@ -14,6 +14,8 @@
 ///   stacks, `scan_output_directions` = 1 prepends instead of appending.
 /// - With no iteration, scan outputs take their element type and shape as
 ///   Loop does (`ControlFlowSupport.elementTemplate`).
+/// - More body runs than `maxLoopIterations` (scan length, times the batch
+///   for opset 8) is a `resourceLimit` error, checked before the first.
 enum ScanOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("Scan", versions: [8, 9]) { try ScanKernel($0) }
@@ -90,6 +92,9 @@ struct ScanKernel: Kernel {
         for (scan, axis) in zip(scans, axes) where scan.shape.isEmpty || scan.shape[axis] != length {
             throw OnyxError.shapeMismatch("scan inputs have different lengths along their scan axes")
         }
+        guard length <= context.options.maxLoopIterations else {
+            throw OnyxError.resourceLimit("Scan would run \(length) iterations, over the limit of \(context.options.maxLoopIterations)")
+        }
         let slices = try zip(scans, axes).map { try AxisStacking.unstack($0, axis: $1) }
         let zeroSlices = { try zip(scans, axes).map { scan, axis -> Value in
             var shape = scan.shape
@@ -124,6 +129,11 @@ struct ScanKernel: Kernel {
         let sequenceLengths = try lengths.map { try $0.int64Values() } ?? Array(repeating: Int64(maxLength), count: batch)
         guard sequenceLengths.count == batch, sequenceLengths.allSatisfy({ $0 >= 0 && $0 <= Int64(maxLength) }) else {
             throw OnyxError.invalidModel("sequence_lens must hold \(batch) values in [0, \(maxLength)]")
+        }
+        guard batch.multipliedReportingOverflow(by: maxLength).partialValue <= context.options.maxLoopIterations,
+              !batch.multipliedReportingOverflow(by: maxLength).overflow else {
+            throw OnyxError.resourceLimit(
+                "Scan would run \(batch) × \(maxLength) iterations, over the limit of \(context.options.maxLoopIterations)")
         }
         let batchStates = try states.map { try AxisStacking.unstack($0, axis: 0) }
         let batchScans = try scans.map { try AxisStacking.unstack($0, axis: 0) }

@@ -100,6 +100,8 @@ enum SoftmaxOps {
             inner = rank == 0 ? 1 : x.shape[(resolved + 1)...].reduce(1, *)
         }
         let values = try x.doubleValues()
+        // An empty axis leaves nothing to normalize (and no argmax to mark).
+        guard !values.isEmpty else { return try ActivationOps.encode([], like: x) }
         var out = [Double](repeating: 0, count: values.count)
         for o in 0..<outer {
             for i in 0..<inner {

@@ -66,7 +66,7 @@ enum SpectralOps {
         let outer = x.shape[..<resolved].reduce(1, *)
         let inner = x.shape[(resolved + 1)..<(rank - 1)].reduce(1, *)
         let values = try x.doubleValues()
-        var out = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var out = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         var re = [Double](repeating: 0, count: fftLength)
         var im = [Double](repeating: 0, count: fftLength)
         let outComponents = outShape[rank - 1]
@@ -134,7 +134,7 @@ enum SpectralOps {
         let frames = (length - frameLength) / step + 1
         let bins = onesided ? frameLength / 2 + 1 : frameLength
         let outShape = [batches, frames, bins, 2]
-        var out = [Double](repeating: 0, count: try Tensor.checkedCount(outShape))
+        var out = try TensorAllocation.array(repeating: 0 as Double, shape: outShape)
         var plan = try FFTPlan(length: frameLength)
         let values = try signal.doubleValues()
         var re = [Double](repeating: 0, count: frameLength)

@@ -28,7 +28,7 @@ enum StringOps {
         let shape = try Broadcast.shape([a.shape, b.shape])
         let x = a.stringBytes ?? []
         let y = b.stringBytes ?? []
-        var out = [[UInt8]](repeating: [], count: try Tensor.checkedCount(shape))
+        var out = try TensorAllocation.array(repeating: [] as [UInt8], shape: shape)
         let strides = [Broadcast.strides(of: a.shape, broadcastTo: shape), Broadcast.strides(of: b.shape, broadcastTo: shape)]
         Broadcast.forEach(shape, strides: strides) { index, offsets in
             out[index] = x[offsets[0]] + y[offsets[1]]

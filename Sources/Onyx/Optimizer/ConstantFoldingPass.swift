@@ -87,6 +87,9 @@ public struct ConstantFoldingPass: GraphPass {
         let values: [Value]
         do {
             values = try Session(model: Model(opsetImports: imports, graph: single), options: options).runValues([:])
+        } catch let error as OnyxError where error.kind == .resourceLimit {
+            // The run's memory budget is the bytes freed plus slack.
+            throw GuardFailure("outputs would take more than the \(limit) bytes freed (with slack)")
         } catch {
             throw GuardFailure("evaluating it failed: \(error)")
         }

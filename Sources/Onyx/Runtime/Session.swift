@@ -12,12 +12,17 @@ public struct SessionOptions: Sendable {
     public var disabledPasses: Set<String> = []
     /// Optimizer passes that are off by default to run, by name.
     public var enabledPasses: Set<String> = []
-    /// Most bytes a run may allocate for one tensor; nil means half of
-    /// physical memory. Today kernels check every allocation against the
-    /// default (half of physical memory); a per-session limit is not enforced yet.
+    /// Most bytes of tensors one run may hold at once (intermediate values
+    /// and outputs it allocates; not the model's weights or the feeds); nil
+    /// means half of physical memory. Every allocation is checked before
+    /// memory is touched; going over fails the run with
+    /// `OnyxError.Kind.resourceLimit`. A process-wide cap of half of
+    /// physical memory applies on top, across concurrent runs.
     public var memoryLimitBytes: Int?
-    /// Most iterations a Loop may run.
-    public var maxLoopIterations: Int = 1 << 31
+    /// Most iterations a Loop may run, and most body runs of a Scan
+    /// (default 2^20); more is a `resourceLimit` error, so that a model
+    /// asking for an absurd trip count fails instead of hanging.
+    public var maxLoopIterations: Int = 1 << 20
 
     public init() {}
 }
@@ -113,7 +118,8 @@ public final class Session: Sendable {
         runOptions.threads = options.threads
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
-        return try plan.run(feeds: feeds, context: context)
+        let budget = MemoryBudget(limit: runOptions.memoryLimitBytes)
+        return try MemoryBudget.$current.withValue(budget) { try plan.run(feeds: feeds, context: context) }
     }
 
     /// Refuses missing, unexpected and mistyped inputs, and shapes that
@@ -127,6 +133,13 @@ public final class Session: Sendable {
         for input in inputs {
             guard let value = feeds[input.name] else {
                 throw OnyxError(.missingInput, "input \"\(input.name)\" was not fed", value: input.name)
+            }
+            switch (value, input.type) {
+            case (.sequence, .tensor?), (.none, .tensor?), (.tensor, .sequence?), (.none, .sequence?):
+                throw OnyxError(
+                    .wrongElementType, "input \"\(input.name)\" must be a \(input.type.map(String.init(describing:)) ?? "value")",
+                    value: input.name)
+            default: break
             }
             guard case .tensor(let tensor) = value, case .tensor(let elementType, let shape)? = input.type else { continue }
             if let elementType, elementType != tensor.elementType {
