@@ -154,7 +154,7 @@ final class LiveTensorBytes: @unchecked Sendable {
 final class MappedBlockCache: @unchecked Sendable {
     static let shared = MappedBlockCache()
     /// Most bytes kept in freed blocks.
-    let capacity = 256 << 20
+    let capacity = 64 << 20
     private var blocks: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cached = 0
     private let lock = NSLock()
