@@ -2,6 +2,7 @@
  * and baseline x86-64 (chosen at load time by target_clones) or plainly
  * elsewhere. */
 #include "onyx_kernels.h"
+#include "window.h"
 
 #if defined(__x86_64__) && defined(__linux__)
 #define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -32,11 +33,8 @@ void onyx_depthwise2d_f32(const onyx_depthwise2d *p, const float *restrict input
             if (iy < 0 || iy >= p->in_h) continue;
             const float *in_row = input + iy * p->in_w;
             for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
-                /* Output columns whose input column ox * sw - pl + kx * dw lies in [0, in_w). */
-                ptrdiff_t shift = kx * p->dilation_w - p->pad_left;
-                ptrdiff_t lo = shift >= 0 ? 0 : (-shift + p->stride_w - 1) / p->stride_w;
-                ptrdiff_t hi = p->in_w - shift <= 0 ? 0 : (p->in_w - shift + p->stride_w - 1) / p->stride_w;
-                if (hi > p->out_w) hi = p->out_w;
+                ptrdiff_t shift, lo, hi;
+                onyx_tap_columns(p, kx, &shift, &lo, &hi);
                 if (lo >= hi) continue;
                 tap_row(row, in_row + shift, weights[ky * p->kernel_w + kx], p->stride_w, lo, hi);
             }

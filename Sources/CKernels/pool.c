@@ -2,6 +2,7 @@
  * sums and maxima, compiled for AVX-512, AVX2 and baseline x86-64
  * (target_clones) or plainly elsewhere. */
 #include "onyx_kernels.h"
+#include "window.h"
 
 #include <math.h>
 
@@ -27,10 +28,8 @@ void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, 
             if (iy < 0 || iy >= p->in_h) continue;
             const float *in_row = input + iy * p->in_w;
             for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
-                ptrdiff_t shift = kx * p->dilation_w - p->pad_left;
-                ptrdiff_t lo = shift >= 0 ? 0 : (-shift + p->stride_w - 1) / p->stride_w;
-                ptrdiff_t hi = p->in_w - shift <= 0 ? 0 : (p->in_w - shift + p->stride_w - 1) / p->stride_w;
-                if (hi > p->out_w) hi = p->out_w;
+                ptrdiff_t shift, lo, hi;
+                onyx_tap_columns(p, kx, &shift, &lo, &hi);
                 const float *in = in_row + shift;
                 if (p->stride_w == 1) {
                     for (ptrdiff_t x = lo; x < hi; x++) row[x] = max_nan(row[x], in[x]);

@@ -16,19 +16,7 @@ extension ConvProblem {
     func runDepthwise(
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], activation: Gemm.Activation, threads: Int?
     ) throws -> Tensor {
-        var shape = onyx_depthwise2d()
-        shape.in_h = geometry.input[0]
-        shape.in_w = geometry.input[1]
-        shape.out_h = geometry.output[0]
-        shape.out_w = geometry.output[1]
-        shape.kernel_h = geometry.kernel[0]
-        shape.kernel_w = geometry.kernel[1]
-        shape.stride_h = geometry.strides[0]
-        shape.stride_w = geometry.strides[1]
-        shape.dilation_h = geometry.dilations[0]
-        shape.dilation_w = geometry.dilations[1]
-        shape.pad_top = geometry.padBegin[0]
-        shape.pad_left = geometry.padBegin[1]
+        var shape = PoolOps.planeGeometry(geometry)
         switch activation {
         case .none: shape.activation = Int32(ONYX_ACTIVATION_NONE.rawValue)
         case .relu: shape.activation = Int32(ONYX_ACTIVATION_RELU.rawValue)
