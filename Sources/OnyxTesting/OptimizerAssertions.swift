@@ -15,7 +15,7 @@ public enum OptimizerAssertions {
         public var countsAfter: [String: Int]
         /// When the optimized model has fused `ai.onyx` nodes: the same
         /// optimization with them written back in standard ops
-        /// (``Optimizer/allowCustomOps`` false), which is checked too.
+        /// (`Optimizer.allowCustomOps` false), which is checked too.
         public var lowered: Model?
         /// The largest error over all float outputs, relative as described
         /// in ``compare(_:_:)``.

@@ -10,7 +10,7 @@
 /// the Conv/Gemm/MatMul reading it (`fold-affine-forward`), or take the
 /// activation that follows (`fuse-activation`), so a pre-activation block
 /// `BN → Relu` runs as one pass over the tensor. Written back in standard
-/// ops it is again a BatchNormalization (see ``FusedOpLowering``).
+/// ops it is again a BatchNormalization (see `FusedOpLowering`).
 ///
 /// Guards: the inference-mode guards of `fold-batchnorm` (five inputs, no
 /// optional outputs, `training_mode` 0, `spatial` 1, constant `[C]`

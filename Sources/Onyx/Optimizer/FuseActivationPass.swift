@@ -2,7 +2,7 @@
 /// or an `ai.onyx` FusedMatMul / ChannelAffine (or FusedConv / FusedGemm)
 /// without an activation yet, is folded into that node: Conv becomes
 /// `ai.onyx::FusedConv`, Gemm `ai.onyx::FusedGemm`, and the fused ops take
-/// the ``FusedActivation`` as their `activation` / `activation_params`
+/// the `FusedActivation` as their `activation` / `activation_params`
 /// attributes. The producer keeps its node name and takes the
 /// activation's output name; the activation node(s) go.
 ///

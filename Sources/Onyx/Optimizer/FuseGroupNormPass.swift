@@ -19,7 +19,7 @@
 /// constant equal to X's declared shape; InstanceNormalization's scale is
 /// all ones and its bias all zeros (per-group values cannot become per-
 /// channel ones); γ and β are constants shaped `[C, 1, …]` against X's rank
-/// (``ValueFacts``); C is known (γ, β or X's declared dims) and divisible
+/// (`ValueFacts`); C is known (γ, β or X's declared dims) and divisible
 /// by G; X is float32 below opset 21; every intermediate value is read only
 /// inside the pattern and is not a graph output.
 public struct FuseGroupNormPass: GraphPass {

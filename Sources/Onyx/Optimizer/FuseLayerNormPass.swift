@@ -1,4 +1,4 @@
-/// `fuse-layernorm`: replaces the decomposed LayerNorm (``LayerNormPattern``:
+/// `fuse-layernorm`: replaces the decomposed LayerNorm (`LayerNormPattern`:
 /// ReduceMean, Sub, Pow or Mul, ReduceMean, Add ε, Sqrt, Div or
 /// Reciprocal + Mul, then optional Mul γ and Add β) by one
 /// `LayerNormalization` node writing the pattern's last output.
@@ -17,7 +17,7 @@
 /// Guards (declines name the first ReduceMean): both ReduceMeans have
 /// keepdims = 1 and the same constant axes (attribute before opset 18,
 /// constant input from 18), which are the trailing axes (negative axes
-/// need no rank; non-negative ones need X's rank from ``ValueFacts``);
+/// need no rank; non-negative ones need X's rank from `ValueFacts`);
 /// Pow's exponent is 2; ε is a finite non-negative float scalar; γ and β
 /// are constants of X's element type that do not broadcast over the
 /// leading (non-normalized) axes; every intermediate value is read only

@@ -150,7 +150,7 @@ public final class Profiler: @unchecked Sendable {
 }
 
 extension Session {
-    /// Runs the model like ``run(_:)``; a non-nil `profiler` times every node.
+    /// Runs the model like `run(_:)`; a non-nil `profiler` times every node.
     public func run(_ feeds: [String: Tensor], profiler: Profiler?) throws -> [String: Tensor] {
         let values = try runValues(feeds.mapValues { .tensor($0) }, profiler: profiler)
         var result: [String: Tensor] = [:]
