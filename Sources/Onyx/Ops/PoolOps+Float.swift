@@ -41,6 +41,10 @@ extension PoolOps {
         let inputPlane = try Tensor.checkedCount(geometry.input)
         let outputPlane = try Tensor.checkedCount(geometry.output)
         let taps = try Tensor.checkedCount(geometry.kernel)
+        let outShape = Array(x.shape[0..<2]) + geometry.output
+        // Refuse an absurd output (e.g. huge pads) before building per-position tables.
+        _ = try TensorAllocation.checkedBytes(.float, count: try Tensor.checkedCount(outShape))
+        _ = try TensorAllocation.checkedBytes(.int64, count: outputPlane)
         var divisors: [Float] = []
         if case .average = kind {
             let counts = includePad ? paddedTapCounts(geometry) : insideTapCounts(geometry)
@@ -50,7 +54,7 @@ extension PoolOps {
         let shape = planeGeometry(geometry)
         let isMax: Bool
         if case .max = kind { isMax = true } else { isMax = false }
-        return try Tensor.make(Float.self, Array(x.shape[0..<2]) + geometry.output) { out in
+        return try Tensor.make(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }
