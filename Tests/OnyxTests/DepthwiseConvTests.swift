@@ -3,7 +3,9 @@ import XCTest
 
 /// The direct depthwise kernel (`ConvOps+Depthwise.swift`) against the
 /// reference unfold-and-multiply Conv over many geometries, with and without
-/// bias and fused activations, and across thread counts.
+/// bias and fused activations, by both of its methods (stride phases and
+/// rows; a 9×9 kernel takes the phase method's multi-pass tap loop), and
+/// across thread counts.
 final class DepthwiseConvTests: XCTestCase {
     struct Values {
         var state: UInt64
@@ -19,7 +21,7 @@ final class DepthwiseConvTests: XCTestCase {
         var values = Values(state: 7)
         var cases = 0
         for (height, width) in [(1, 1), (5, 7), (14, 14), (17, 33)] {
-            for kernel in [1, 3, 5] {
+            for kernel in [1, 3, 5, 9] {
                 for stride in [1, 2, 3] {
                     for dilation in [1, 2] {
                         for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3]] {
@@ -37,8 +39,13 @@ final class DepthwiseConvTests: XCTestCase {
                             for activation in [Gemm.Activation.none, .relu, .clip(min: -0.2, max: 0.3)] {
                                 let one = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 1)
                                 let two = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 2)
+                                let rows = try problem.runDepthwise(
+                                    x, w, b, outShape, activation: activation, threads: 1, phases: false)
                                 let fast = try one.scalars(as: Float.self)
                                 XCTAssertEqual(fast.map(\.bitPattern), try two.scalars(as: Float.self).map(\.bitPattern))
+                                for (index, value) in try rows.scalars(as: Float.self).enumerated() {
+                                    XCTAssertEqual(value, fast[index], accuracy: 1e-5, "rows method [\(index)]")
+                                }
                                 for (index, expected) in reference.enumerated() {
                                     let want: Float
                                     switch activation {

@@ -21,12 +21,26 @@ typedef struct {
 } onyx_depthwise2d;
 
 /**
- * One output plane of a depthwise convolution: output[oy][ox] = bias +
- * sum over (ky, kx) in order of weights[ky][kx] * input[iy][ix], taps in the
- * padding skipped, then the activation. All strides/dilations >= 1.
+ * Planes [first, first + count) of a depthwise convolution (plane = batch *
+ * channels + channel; each plane is in_h x in_w at input + plane * in_h *
+ * in_w, and out_h x out_w likewise at output): output[oy][ox] = bias[channel]
+ * (0 when bias is NULL) + sum over (ky, kx) in order of weights[channel][ky][kx]
+ * * input[iy][ix], taps in the padding skipped (or multiplying a zero), then
+ * the activation. All strides/dilations >= 1. `scratch` holds
+ * onyx_depthwise2d_scratch_count floats, or is NULL. Each plane's result does
+ * not depend on first and count.
  */
-void onyx_depthwise2d_f32(const onyx_depthwise2d *geometry, const float *input, const float *weights, float bias,
-                          float *output);
+void onyx_depthwise2d_f32(const onyx_depthwise2d *geometry, ptrdiff_t first, ptrdiff_t count, ptrdiff_t channels,
+                          const float *input, const float *weights, const float *bias, float *output,
+                          float *scratch);
+
+/**
+ * The scratch floats onyx_depthwise2d_f32 needs for its phase-plane method
+ * (one long vector loop per plane, fast for any plane width), or 0 when that
+ * method would need more than 2^20 floats; pass NULL scratch then, and the
+ * kernel adds tap by tap into whole output rows instead.
+ */
+size_t onyx_depthwise2d_scratch_count(const onyx_depthwise2d *geometry);
 
 /**
  * One output plane of 2-D max pooling with the geometry of a depthwise

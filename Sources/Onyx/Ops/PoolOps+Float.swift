@@ -54,21 +54,29 @@ extension PoolOps {
         let shape = planeGeometry(geometry)
         let isMax: Bool
         if case .max = kind { isMax = true } else { isMax = false }
+        let scratchCount = isMax ? 0 : withUnsafePointer(to: shape) { Int(onyx_depthwise2d_scratch_count($0)) }
         return try Tensor.make(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }
                 try Gemm.forEachItem(
                     count: planes, threads: threads, workPerItem: Gemm.saturatingProduct(outputPlane, taps, 1),
-                    makeScratch: { () }
-                ) { plane, _, _ in
+                    // Every scratch float is written by the kernel before it is read.
+                    makeScratch: {
+                        scratchCount == 0 ? []
+                            : [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
+                    }
+                ) { plane, _, scratch in
                     var geometry = shape
                     let source = inBase + plane &* inputPlane
                     let target = outBase + plane &* outputPlane
                     if isMax {
                         onyx_maxpool2d_f32(&geometry, source, target)
                     } else {
-                        onyx_depthwise2d_f32(&geometry, source, ones, 0, target)
+                        scratch.withUnsafeMutableBufferPointer { buffer in
+                            onyx_depthwise2d_f32(
+                                &geometry, plane, 1, 1, inBase, ones, nil, outBase, buffer.isEmpty ? nil : buffer.baseAddress)
+                        }
                         for index in 0..<outputPlane { target[index] /= divisors[index] }
                     }
                 }
