@@ -332,6 +332,18 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                       const float *bp, float *c, ptrdiff_t ldc, size_t mc, size_t nc, const onyx_tile_epilogue *base,
                       const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
+#if defined(__x86_64__)
+    if (nc == 1 && kc > 0 && kernel == onyx_kernel_6x16_avx2) {
+        /* One column (a matrix-vector product): the narrow kernel, same bits. */
+        onyx_tile_epilogue e = *base;
+        e.col_bias = e.last ? col_bias : NULL;
+        for (size_t ir = 0; ir < mc; ir += 4 * MR) {
+            e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+            onyx_kernel_narrow_avx2(kc, ap + ir * kc, min_size(4 * MR, mc - ir), bp, c + (ptrdiff_t)ir * ldc, ldc, &e);
+        }
+        return;
+    }
+#endif
     if (wide && kc > 0 && mc >= 2 * MR) {
         wide_columns = nc / (2 * NR) * (2 * NR);
         size_t wide_rows = mc / (2 * MR) * (2 * MR);

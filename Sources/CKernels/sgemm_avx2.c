@@ -106,4 +106,67 @@ ONYX_AVX2 void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, 
     finish_row(c + 5 * ldc, c50, c51, 5, e);
 }
 
+/* One finished element, as finish_row computes each lane. */
+static inline __attribute__((always_inline)) ONYX_AVX2 float finish_one(float *c, float sum, int row,
+                                                                        const onyx_tile_epilogue *e) {
+    float r;
+    if (e->first) {
+        r = e->alpha * sum;
+        if (e->beta != 0) r = __builtin_fmaf(e->beta, *c, r);
+    } else {
+        r = __builtin_fmaf(e->alpha, sum, *c);
+    }
+    if (e->last) {
+        if (e->row_bias) r = r + e->row_bias[row];
+        if (e->col_bias) r = r + e->col_bias[0];
+        /* As max_ps(lo, r) / min_ps(hi, r): a NaN r passes through. */
+        if (e->activation == ONYX_ACTIVATION_RELU) {
+            r = 0.0f > r ? 0.0f : r;
+        } else if (e->activation == ONYX_ACTIVATION_CLIP) {
+            r = e->clip_min > r ? e->clip_min : r;
+            r = e->clip_max < r ? e->clip_max : r;
+        }
+    }
+    return r;
+}
+
+/* `panels` (1-4) consecutive A panels times one B column: the sums of the
+ * 6x16 kernel's column 0, each element by the same fused multiply-adds in
+ * the same order, with the panels' chains interleaved. */
+static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t kc, const float *a, int panels,
+                                                                          const float *b, __m256 *acc) {
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    const float *a1 = a + MR * kc, *a2 = a1 + MR * kc, *a3 = a2 + MR * kc;
+    for (size_t q = 0; q < kc; q++) {
+        __m256 bv = _mm256_broadcast_ss(b + q * NR);
+        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + q * MR, six), bv, s0);
+        if (panels > 1) s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a1 + q * MR, six), bv, s1);
+        if (panels > 2) s2 = _mm256_fmadd_ps(_mm256_maskload_ps(a2 + q * MR, six), bv, s2);
+        if (panels > 3) s3 = _mm256_fmadd_ps(_mm256_maskload_ps(a3 + q * MR, six), bv, s3);
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+ONYX_AVX2 void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, float *c,
+                                       ptrdiff_t ldc, const onyx_tile_epilogue *e) {
+    int panels = (int)((rows + MR - 1) / MR);
+    __m256 acc[4];
+    switch (panels) {
+    case 1: narrow_panels(kc, a, 1, b, acc); break;
+    case 2: narrow_panels(kc, a, 2, b, acc); break;
+    case 3: narrow_panels(kc, a, 3, b, acc); break;
+    default: narrow_panels(kc, a, 4, b, acc); break;
+    }
+    float sums[4 * 8];
+    for (int i = 0; i < 4; i++) _mm256_storeu_ps(sums + 8 * i, acc[i]);
+    for (size_t row = 0; row < rows; row++) {
+        float *target = c + (ptrdiff_t)row * ldc;
+        *target = finish_one(target, sums[row / MR * 8 + row % MR], (int)row, e);
+    }
+}
+
 #endif

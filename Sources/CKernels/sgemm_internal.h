@@ -39,6 +39,14 @@ void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, float *c, 
                            const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
+/* Up to 24 rows (four consecutive A panels) times the single column of a
+ * packed B panel (n == 1): bitwise the 6x16 kernel's column 0, without
+ * computing 15 unused columns. Writes `rows` elements of column 0 of c; the
+ * epilogue's row_bias covers `rows` rows. */
+void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, float *c, ptrdiff_t ldc,
+                             const onyx_tile_epilogue *e);
+#endif
+#if defined(__x86_64__)
 /* A 12x32 block from two A panels (rows 0-5, 6-11) and two B panels
  * (columns 0-15, 16-31); the epilogue's biases cover 12 rows / 32 columns. */
 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,

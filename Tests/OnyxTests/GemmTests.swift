@@ -332,4 +332,47 @@ final class GemmTests: XCTestCase {
             }
         }
     }
+    /// A one-column product (n = 1, the matrix-vector case) takes the narrow
+    /// AVX2 kernel; it must give bitwise column 0 of the same product computed
+    /// with two columns by the 6x16 tiles, over row counts around the panel
+    /// and group sizes, several k blocks, alpha/beta, biases and activations.
+    func testSingleColumnMatchesTheTiledColumnBitwise() throws {
+        var values = Values(state: 99)
+        for m in [1, 5, 6, 7, 23, 24, 25, 61, 150] {
+            for k in [1, 17, 300, 600] {
+                let a = values.floats(m * k), b = values.floats(k * 2), c = values.floats(m * 2)
+                let rowBias = values.floats(m), columnBias = values.floats(2)
+                for (packA, biasPerRow, activation) in [
+                    (false, false, Gemm.Activation.none), (true, true, .relu), (true, false, .clip(min: -0.3, max: 0.4)),
+                ] {
+                    func product(columns: Int) throws -> [Float] {
+                        var out = c
+                        try a.withUnsafeBufferPointer { ap in
+                            try b.withUnsafeBufferPointer { bp in
+                                try out.withUnsafeMutableBufferPointer { cp in
+                                    try (biasPerRow ? rowBias : columnBias).withUnsafeBufferPointer { bias in
+                                        let aMatrix = Gemm.Matrix.rowMajor(ap.baseAddress, columns: k)
+                                        let aOperand: Gemm.Operand = packA
+                                            ? .packed(try PackedMatrix(.a, rows: m, columns: k, from: aMatrix)) : .matrix(aMatrix)
+                                        guard let cBase = cp.baseAddress, let biasBase = bias.baseAddress else { return }
+                                        try Gemm.multiply(
+                                            m: m, n: columns, k: k, alpha: 0.75, a: aOperand,
+                                            b: .matrix(.rowMajor(bp.baseAddress, columns: 2)), beta: 0.5, c: cBase, ldc: 2,
+                                            bias: biasPerRow ? .row(biasBase) : .column(biasBase), activation: activation,
+                                            threads: 1)
+                                    }
+                                }
+                            }
+                        }
+                        return out
+                    }
+                    let one = try product(columns: 1), two = try product(columns: 2)
+                    for i in 0..<m {
+                        XCTAssertEqual(one[2 * i].bitPattern, two[2 * i].bitPattern, "\(m)×1×\(k) row \(i) \(activation)")
+                        XCTAssertEqual(one[2 * i + 1].bitPattern, c[2 * i + 1].bitPattern, "column 1 untouched")
+                    }
+                }
+            }
+        }
+    }
 }
