@@ -332,18 +332,6 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                       const float *bp, float *c, ptrdiff_t ldc, size_t mc, size_t nc, const onyx_tile_epilogue *base,
                       const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
-#if defined(__x86_64__)
-    if (nc == 1 && kc > 0 && kernel == onyx_kernel_6x16_avx2) {
-        /* One column (a matrix-vector product): the narrow kernel, same bits. */
-        onyx_tile_epilogue e = *base;
-        e.col_bias = e.last ? col_bias : NULL;
-        for (size_t ir = 0; ir < mc; ir += 4 * MR) {
-            e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-            onyx_kernel_narrow_avx2(kc, ap + ir * kc, min_size(4 * MR, mc - ir), bp, c + (ptrdiff_t)ir * ldc, ldc, &e);
-        }
-        return;
-    }
-#endif
     if (wide && kc > 0 && mc >= 2 * MR) {
         wide_columns = nc / (2 * NR) * (2 * NR);
         size_t wide_rows = mc / (2 * MR) * (2 * MR);
@@ -367,7 +355,32 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
     }
     for (size_t jr = wide_columns; jr < nc; jr += NR) {
         size_t columns = min_size(NR, nc - jr);
-        for (size_t ir = 0; ir < mc; ir += MR) {
+        size_t ir = 0;
+#if defined(__x86_64__)
+        if (kc > 0 && columns <= 4 && kernel == onyx_kernel_6x16_avx2) {
+            /* A few columns left: each by the narrow kernel (same bits, no unused columns). */
+            onyx_tile_epilogue e = *base;
+            for (size_t j = 0; j < columns; j++) {
+                e.col_bias = e.last && col_bias ? col_bias + jr + j : NULL;
+                for (size_t i = 0; i < mc; i += 4 * MR) {
+                    e.row_bias = e.last && row_bias ? row_bias + i : NULL;
+                    onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bp + jr * kc + j, NR,
+                                            c + (ptrdiff_t)i * ldc + (ptrdiff_t)(jr + j), ldc, &e);
+                }
+            }
+            continue;
+        }
+        if (wide && kc > 0) {
+            onyx_tile_epilogue e = *base;
+            e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
+            for (; ir + 2 * MR <= mc; ir += 2 * MR) {
+                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+                onyx_kernel_12x16_avx512(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * kc,
+                                         c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, columns, &e);
+            }
+        }
+#endif
+        for (; ir < mc; ir += MR) {
             size_t rows = min_size(MR, mc - ir);
             run_tile(kernel, kc, ap ? ap + ir * kc : NULL, bp ? bp + jr * kc : NULL,
                      c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, rows, columns, base,
@@ -388,8 +401,13 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
     onyx_microkernel kernel = select_kernel(p->kernel);
     onyx_wide_microkernel wide = select_wide_kernel(p->kernel);
 
+    /* At most 4 columns, B not packed: the narrow kernel reads B in place. */
+    int direct = 0;
+#if defined(__x86_64__)
+    direct = kernel == onyx_kernel_6x16_avx2 && p->n <= 4 && !p->packed_b && k > 0;
+#endif
     size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
-    size_t b_floats = p->packed_b ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
+    size_t b_floats = p->packed_b || direct ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
     float *buffer = NULL;
     workspace held = {NULL, 0};
     if (a_floats + b_floats > 0) {
@@ -407,6 +425,36 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
         .clip_min = p->clip_min, .clip_max = p->clip_max,
     };
 
+#if defined(__x86_64__)
+    if (direct) {
+        for (size_t ic = m0; ic < m1; ic += ONYX_MC) {
+            size_t mc = min_size(ONYX_MC, m1 - ic);
+            for (size_t pc = 0; pc < k; pc += kb) {
+                size_t kc = min_size(kb, k - pc);
+                e.first = pc == 0;
+                e.last = pc + kc >= k;
+                const float *ap;
+                if (p->packed_a) {
+                    ap = p->packed_a + pc * m_padded + ic * kc;
+                } else {
+                    pack_a_block(p->a, p->a_row_stride, p->a_col_stride, ic, mc, pc, kc, a_buffer);
+                    ap = a_buffer;
+                }
+                for (size_t j = n0; j < n1; j++) {
+                    e.col_bias = e.last && col_bias ? col_bias + j : NULL;
+                    const float *bj = p->b + (ptrdiff_t)pc * p->b_row_stride + (ptrdiff_t)j * p->b_col_stride;
+                    for (size_t i = 0; i < mc; i += 4 * MR) {
+                        e.row_bias = e.last && row_bias ? row_bias + ic + i : NULL;
+                        onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bj, p->b_row_stride,
+                                                p->c + (ptrdiff_t)(ic + i) * p->ldc + (ptrdiff_t)j, p->ldc, &e);
+                    }
+                }
+            }
+        }
+        workspace_release(held);
+        return 0;
+    }
+#endif
     for (size_t jc = n0; jc < n1; jc += ONYX_NC) {
         size_t nc = min_size(ONYX_NC, n1 - jc);
         size_t pc = 0;

@@ -134,12 +134,13 @@ static inline __attribute__((always_inline)) ONYX_AVX2 float finish_one(float *c
  * 6x16 kernel's column 0, each element by the same fused multiply-adds in
  * the same order, with the panels' chains interleaved. */
 static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t kc, const float *a, int panels,
-                                                                          const float *b, __m256 *acc) {
+                                                                          const float *b, ptrdiff_t b_stride,
+                                                                          __m256 *acc) {
     const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     const float *a1 = a + MR * kc, *a2 = a1 + MR * kc, *a3 = a2 + MR * kc;
     for (size_t q = 0; q < kc; q++) {
-        __m256 bv = _mm256_broadcast_ss(b + q * NR);
+        __m256 bv = _mm256_broadcast_ss(b + (ptrdiff_t)q * b_stride);
         s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + q * MR, six), bv, s0);
         if (panels > 1) s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a1 + q * MR, six), bv, s1);
         if (panels > 2) s2 = _mm256_fmadd_ps(_mm256_maskload_ps(a2 + q * MR, six), bv, s2);
@@ -151,15 +152,15 @@ static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t
     acc[3] = s3;
 }
 
-ONYX_AVX2 void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, float *c,
-                                       ptrdiff_t ldc, const onyx_tile_epilogue *e) {
+ONYX_AVX2 void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, ptrdiff_t b_stride,
+                                       float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e) {
     int panels = (int)((rows + MR - 1) / MR);
     __m256 acc[4];
     switch (panels) {
-    case 1: narrow_panels(kc, a, 1, b, acc); break;
-    case 2: narrow_panels(kc, a, 2, b, acc); break;
-    case 3: narrow_panels(kc, a, 3, b, acc); break;
-    default: narrow_panels(kc, a, 4, b, acc); break;
+    case 1: narrow_panels(kc, a, 1, b, b_stride, acc); break;
+    case 2: narrow_panels(kc, a, 2, b, b_stride, acc); break;
+    case 3: narrow_panels(kc, a, 3, b, b_stride, acc); break;
+    default: narrow_panels(kc, a, 4, b, b_stride, acc); break;
     }
     float sums[4 * 8];
     for (int i = 0; i < 4; i++) _mm256_storeu_ps(sums + 8 * i, acc[i]);

@@ -5,7 +5,9 @@
  * and two 16-column panels of B, so a 12x32 block is four 6x16 tiles done at
  * once with 24 accumulators. Every sum is the same chain of fused
  * multiply-adds over k as in the 6x16 AVX2 kernel, and the epilogue does the
- * same operations, so the result is bitwise the one the 6x16 kernel gives. */
+ * same operations, so the result is bitwise the one the 6x16 kernel gives.
+ * A 12x16 kernel (masked to fewer columns) takes the column panels left over
+ * after the 32-column blocks, the same way. */
 #include "sgemm_internal.h"
 #include "onyx_gemm.h"
 
@@ -127,6 +129,83 @@ ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const f
     finish_row32(c + 9 * ldc, c90, c91, 9, e);
     finish_row32(c + 10 * ldc, ca0, ca1, 10, e);
     finish_row32(c + 11 * ldc, cb0, cb1, 11, e);
+}
+
+/* One row of up to 16 (mask), finished as in sgemm_internal.h. */
+static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row16(float *c, __m512 s, int row, __mmask16 mask,
+                                                                           const onyx_tile_epilogue *e) {
+    __m512 alpha = _mm512_set1_ps(e->alpha);
+    __m512 r;
+    if (e->first) {
+        r = _mm512_mul_ps(alpha, s);
+        if (e->beta != 0) r = _mm512_fmadd_ps(_mm512_set1_ps(e->beta), _mm512_maskz_loadu_ps(mask, c), r);
+    } else {
+        r = _mm512_fmadd_ps(alpha, s, _mm512_maskz_loadu_ps(mask, c));
+    }
+    if (e->last) {
+        if (e->row_bias) r = _mm512_add_ps(r, _mm512_set1_ps(e->row_bias[row]));
+        if (e->col_bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, e->col_bias));
+        if (e->activation == ONYX_ACTIVATION_RELU) {
+            r = _mm512_max_ps(_mm512_setzero_ps(), r);
+        } else if (e->activation == ONYX_ACTIVATION_CLIP) {
+            r = _mm512_min_ps(_mm512_set1_ps(e->clip_max), _mm512_max_ps(_mm512_set1_ps(e->clip_min), r));
+        }
+    }
+    _mm512_mask_storeu_ps(c, mask, r);
+}
+
+#define ONYX_ROW16(acc, panel, i, u)                                                                                  \
+    acc = _mm512_fmadd_ps(_mm512_set1_ps((panel)[6 * (u) + (i)]), b0, acc)
+
+#define ONYX_STEP12x16(u)                                                                                             \
+    do {                                                                                                              \
+        __m512 b0 = _mm512_loadu_ps(bp + 16 * (u));                                                                   \
+        ONYX_ROW16(c0, at, 0, u);                                                                                     \
+        ONYX_ROW16(c1, at, 1, u);                                                                                     \
+        ONYX_ROW16(c2, at, 2, u);                                                                                     \
+        ONYX_ROW16(c3, at, 3, u);                                                                                     \
+        ONYX_ROW16(c4, at, 4, u);                                                                                     \
+        ONYX_ROW16(c5, at, 5, u);                                                                                     \
+        ONYX_ROW16(c6, ab, 0, u);                                                                                     \
+        ONYX_ROW16(c7, ab, 1, u);                                                                                     \
+        ONYX_ROW16(c8, ab, 2, u);                                                                                     \
+        ONYX_ROW16(c9, ab, 3, u);                                                                                     \
+        ONYX_ROW16(ca, ab, 4, u);                                                                                     \
+        ONYX_ROW16(cb, ab, 5, u);                                                                                     \
+    } while (0)
+
+ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b,
+                                         float *c, ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, ca = c0, cb = c0;
+    const float *at = a_top, *ab = a_bottom, *bp = b;
+    size_t p = 0;
+    for (; p + 2 <= kc; p += 2) {
+        ONYX_STEP12x16(0);
+        ONYX_STEP12x16(1);
+        at += 2 * MR;
+        ab += 2 * MR;
+        bp += 2 * NR;
+    }
+    for (; p < kc; p++) {
+        ONYX_STEP12x16(0);
+        at += MR;
+        ab += MR;
+        bp += NR;
+    }
+    __mmask16 mask = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    finish_row16(c + 0 * ldc, c0, 0, mask, e);
+    finish_row16(c + 1 * ldc, c1, 1, mask, e);
+    finish_row16(c + 2 * ldc, c2, 2, mask, e);
+    finish_row16(c + 3 * ldc, c3, 3, mask, e);
+    finish_row16(c + 4 * ldc, c4, 4, mask, e);
+    finish_row16(c + 5 * ldc, c5, 5, mask, e);
+    finish_row16(c + 6 * ldc, c6, 6, mask, e);
+    finish_row16(c + 7 * ldc, c7, 7, mask, e);
+    finish_row16(c + 8 * ldc, c8, 8, mask, e);
+    finish_row16(c + 9 * ldc, c9, 9, mask, e);
+    finish_row16(c + 10 * ldc, ca, 10, mask, e);
+    finish_row16(c + 11 * ldc, cb, 11, mask, e);
 }
 
 #endif

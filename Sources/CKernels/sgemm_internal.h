@@ -39,18 +39,25 @@ void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, float *c, 
                            const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
-/* Up to 24 rows (four consecutive A panels) times the single column of a
- * packed B panel (n == 1): bitwise the 6x16 kernel's column 0, without
- * computing 15 unused columns. Writes `rows` elements of column 0 of c; the
- * epilogue's row_bias covers `rows` rows. */
-void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, float *c, ptrdiff_t ldc,
-                             const onyx_tile_epilogue *e);
+/* Up to 24 rows (four consecutive A panels) times one column of B, B(q) at
+ * b[q * b_stride] (NR within a packed panel): bitwise the 6x16 kernel's
+ * column, without computing unused columns. Writes `rows` elements of
+ * column 0 of c; the epilogue's row_bias covers `rows` rows and col_bias
+ * (if set) is this column's. */
+void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, ptrdiff_t b_stride, float *c,
+                             ptrdiff_t ldc, const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
 /* A 12x32 block from two A panels (rows 0-5, 6-11) and two B panels
  * (columns 0-15, 16-31); the epilogue's biases cover 12 rows / 32 columns. */
 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
                               const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
+#endif
+#if defined(__x86_64__)
+/* A 12 x `columns` (1-16) block from two A panels and one B panel, bitwise as
+ * the 6x16 kernel; only `columns` columns of c (and of col_bias) are read or written. */
+void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b, float *c,
+                              ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e);
 #endif
 typedef void (*onyx_wide_microkernel)(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
                                       const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);

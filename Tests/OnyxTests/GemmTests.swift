@@ -332,20 +332,22 @@ final class GemmTests: XCTestCase {
             }
         }
     }
-    /// A one-column product (n = 1, the matrix-vector case) takes the narrow
-    /// AVX2 kernel; it must give bitwise column 0 of the same product computed
-    /// with two columns by the 6x16 tiles, over row counts around the panel
-    /// and group sizes, several k blocks, alpha/beta, biases and activations.
-    func testSingleColumnMatchesTheTiledColumnBitwise() throws {
+    /// Column counts that leave 1-4 columns after the last full panel take
+    /// the narrow AVX2 kernel (one column at a time), and other leftovers the
+    /// masked 12x16 AVX-512 kernel. Each column must come out bitwise as
+    /// column j of a 32-column product done by 6x16 tiles alone, over row
+    /// counts around the panel and group sizes, several k blocks, alpha/beta,
+    /// biases and activations.
+    func testLeftoverColumnKernelsMatchTheTilesBitwise() throws {
         var values = Values(state: 99)
-        for m in [1, 5, 6, 7, 23, 24, 25, 61, 150] {
-            for k in [1, 17, 300, 600] {
-                let a = values.floats(m * k), b = values.floats(k * 2), c = values.floats(m * 2)
-                let rowBias = values.floats(m), columnBias = values.floats(2)
+        for m in [1, 5, 7, 12, 23, 25, 61, 150] {
+            for k in [1, 17, 600] {
+                let a = values.floats(m * k), b = values.floats(k * 32), c = values.floats(m * 32)
+                let rowBias = values.floats(m), columnBias = values.floats(32)
                 for (packA, biasPerRow, activation) in [
                     (false, false, Gemm.Activation.none), (true, true, .relu), (true, false, .clip(min: -0.3, max: 0.4)),
                 ] {
-                    func product(columns: Int) throws -> [Float] {
+                    func product(columns: Int, kernel: Gemm.KernelChoice) throws -> [Float] {
                         var out = c
                         try a.withUnsafeBufferPointer { ap in
                             try b.withUnsafeBufferPointer { bp in
@@ -357,19 +359,28 @@ final class GemmTests: XCTestCase {
                                         guard let cBase = cp.baseAddress, let biasBase = bias.baseAddress else { return }
                                         try Gemm.multiply(
                                             m: m, n: columns, k: k, alpha: 0.75, a: aOperand,
-                                            b: .matrix(.rowMajor(bp.baseAddress, columns: 2)), beta: 0.5, c: cBase, ldc: 2,
+                                            b: .matrix(.rowMajor(bp.baseAddress, columns: 32)), beta: 0.5, c: cBase, ldc: 32,
                                             bias: biasPerRow ? .row(biasBase) : .column(biasBase), activation: activation,
-                                            threads: 1)
+                                            threads: 1, kernel: kernel)
                                     }
                                 }
                             }
                         }
                         return out
                     }
-                    let one = try product(columns: 1), two = try product(columns: 2)
-                    for i in 0..<m {
-                        XCTAssertEqual(one[2 * i].bitPattern, two[2 * i].bitPattern, "\(m)×1×\(k) row \(i) \(activation)")
-                        XCTAssertEqual(one[2 * i + 1].bitPattern, c[2 * i + 1].bitPattern, "column 1 untouched")
+                    let tiles = try product(columns: 32, kernel: .noWide)
+                    for columns in [1, 2, 4, 5, 16, 17, 20, 21, 31] {
+                        for kernel in [Gemm.KernelChoice.automatic, .noWide] {
+                            let out = try product(columns: columns, kernel: kernel)
+                            for i in 0..<m {
+                                for j in 0..<32 {
+                                    let want = j < columns ? tiles[32 * i + j] : c[32 * i + j]
+                                    XCTAssertEqual(
+                                        out[32 * i + j].bitPattern, want.bitPattern,
+                                        "\(m)×\(columns)×\(k) \(kernel) (\(i), \(j)) \(activation)")
+                                }
+                            }
+                        }
                     }
                 }
             }
