@@ -109,6 +109,32 @@ void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, 
  */
 void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, int log_softmax);
 
+/** A stride-1, undilated 3x3 convolution plane for the Winograd F(2x2, 3x3)
+ * transforms: output (y, x) reads input (y + ky - pad_top, x + kx - pad_left). */
+typedef struct {
+    ptrdiff_t in_h, in_w, out_h, out_w, pad_top, pad_left;
+} onyx_winograd_geometry;
+
+/** Transforms weights w (filters x channels x 3 x 3) into u: 16 matrices
+ * u[e] (filters x channels, row-major), e = 4 * row + column of G g G^T. */
+void onyx_winograd2_weights_f32(size_t filters, size_t channels, const float *w, float *u);
+
+/** Scratch floats onyx_winograd2_input_f32 needs (one padded input plane). */
+size_t onyx_winograd2_scratch_count(const onyx_winograd_geometry *geometry);
+
+/** Input transform of channels [c0, c1) of one image (channels planes at
+ * input): v[e] (channels x tiles, row-major) gets B^T d B per tile, tiles =
+ * ceil(out_h / 2) * ceil(out_w / 2) in row-major order. */
+void onyx_winograd2_input_f32(const onyx_winograd_geometry *geometry, size_t c0, size_t c1, size_t channels,
+                              const float *input, float *v, float *scratch);
+
+/** Output transform of filters [k0, k1): from m[e] (filters x tiles), each
+ * tile's 2x2 outputs A^T M A + bias[k] (bias may be NULL), then the activation
+ * (ONYX_ACTIVATION_*), into the filters' output planes. */
+void onyx_winograd2_output_f32(const onyx_winograd_geometry *geometry, size_t k0, size_t k1, size_t filters,
+                               const float *m, const float *bias, int activation, float clip_min, float clip_max,
+                               float *output);
+
 #ifdef __cplusplus
 }
 #endif

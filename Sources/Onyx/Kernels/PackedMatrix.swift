@@ -37,12 +37,16 @@ struct PackedConstant: Sendable {
     let shape: [Int]
     /// One packed matrix per group (Conv) or a single one (MatMul, Gemm).
     let matrices: [PackedMatrix]
+    /// A 3×3 Conv's Winograd F(2×2, 3×3) weights: 16 packed A matrices
+    /// (filters × channels), or empty.
+    let winograd: [PackedMatrix]
 
-    init?(_ tensor: Tensor, matrices: [PackedMatrix]) {
+    init?(_ tensor: Tensor, matrices: [PackedMatrix], winograd: [PackedMatrix] = []) {
         guard let buffer = tensor.buffer else { return nil }
         source = buffer
         shape = tensor.shape
         self.matrices = matrices
+        self.winograd = winograd
     }
 
     func matches(_ tensor: Tensor) -> Bool { tensor.buffer === source && tensor.shape == shape }

@@ -11,11 +11,17 @@ import CKernels
 /// in the GEMM epilogue, other ``FusedActivation``s on each (batch, group)
 /// output block right after its product, while it is still in cache.
 extension ConvProblem {
-    /// Constant float32 weights packed per group as the GEMM's A operand.
-    static func packedWeights(_ w: Tensor?, group: Int) -> PackedConstant? {
+    /// Constant float32 weights packed per group as the GEMM's A operand, or,
+    /// for a convolution the Winograd path takes (see
+    /// ``winogradCandidate(_:group:attributes:)``), transformed and packed for it instead.
+    static func packedWeights(_ w: Tensor?, group: Int, attributes: ConvGeometry.Attributes? = nil) -> PackedConstant? {
         guard let w, w.elementType == .float, w.shape.count >= 3, group >= 1, w.count > 0,
               w.shape[0] % group == 0
         else { return nil }
+        if let attributes, winogradCandidate(w.shape, group: group, attributes: attributes),
+           let transformed = try? winogradWeights(w) {
+            return PackedConstant(w, matrices: [], winograd: transformed)
+        }
         let perGroup = w.shape[0] / group
         let depth = w.count / w.shape[0]
         guard let matrices = try? w.withElements(Float.self, { weights in
@@ -46,6 +52,11 @@ extension ConvProblem {
             after?.apply(toFresh: y)
             return y
         }
+        if let packed, packed.matches(w), !packed.winograd.isEmpty, winogradPays {
+            let y = try runWinograd(x, b, outShape, weights: packed.winograd, activation: epilogue, threads: threads)
+            after?.apply(toFresh: y)
+            return y
+        }
         let channelsPerGroup = channels / group
         let filtersPerGroup = filters / group
         let taps = try Tensor.checkedCount(geometry.kernel)
@@ -56,7 +67,7 @@ extension ConvProblem {
         let columnCount = pointwise ? 0 : onyx_sgemm_packed_b_count(depth, positions)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
-        let packedGroups = packed.flatMap { $0.matches(w) ? $0.matrices : nil }
+        let packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
         let bias = try b?.scalars(as: Float.self) ?? []
         return try Tensor.make(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }

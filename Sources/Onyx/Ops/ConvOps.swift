@@ -14,7 +14,8 @@ enum ConvOps {
             let attributes = try ConvGeometry.Attributes(context)
             let group = try context.int("group", default: 1)
             guard group >= 1 else { throw OnyxError.invalidModel("group must be at least 1, got \(group)") }
-            let packed = ConvProblem.packedWeights(context.constantInputs.count > 1 ? context.constantInputs[1] : nil, group: group)
+            let packed = ConvProblem.packedWeights(
+                context.constantInputs.count > 1 ? context.constantInputs[1] : nil, group: group, attributes: attributes)
             return ClosureKernel { inputs, run in
                 let x = try inputs.tensor(0)
                 let w = try inputs.tensor(1)

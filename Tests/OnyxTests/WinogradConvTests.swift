@@ -1,0 +1,74 @@
+import XCTest
+@testable import Onyx
+
+/// The Winograd F(2×2, 3×3) Conv path (`ConvOps+Winograd.swift`) against the
+/// reference unfold-and-multiply Conv: odd and even output sizes, pads
+/// (asymmetric too), batch, bias, fused ReLU/Clip, thread counts (bitwise),
+/// and the plan-time choice of which convolutions take it.
+final class WinogradConvTests: XCTestCase {
+    func testMatchesReferenceOverGeometries() throws {
+        var values = DepthwiseConvTests.Values(state: 11)
+        var checked = 0
+        for (height, width) in [(2, 2), (3, 5), (7, 7), (8, 8), (14, 13), (30, 31)] {
+            for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3]] {
+                for (channels, filters) in [(16, 16), (19, 33)] {
+                    let attributes = ConvGeometry.Attributes(
+                        kernel: nil, strides: nil, dilations: nil, pads: pads, autoPad: "NOTSET", ceilMode: false)
+                    let batch = checked % 3 == 0 ? 2 : 1
+                    let x = try Tensor(
+                        shape: [batch, channels, height, width], scalars: values.floats(batch * channels * height * width))
+                    let w = try Tensor(shape: [filters, channels, 3, 3], scalars: values.floats(filters * channels * 9))
+                    let b = checked % 2 == 0 ? try Tensor(shape: [filters], scalars: values.floats(filters)) : nil
+                    guard let (problem, outShape) = try? ConvOps.problem(x, w, b, attributes: attributes, group: 1),
+                          problem.winogradPays
+                    else { continue }
+                    let packed = try XCTUnwrap(ConvProblem.packedWeights(w, group: 1, attributes: attributes))
+                    XCTAssertEqual(packed.winograd.count, 16)
+                    let reference = try problem.run(Float.self, x, w, b, outShape).scalars(as: Float.self)
+                    // The scale of each output: the sum of |w| |x| over its window, bounded by the largest.
+                    let scale = Float(channels * 9)
+                    for activation in [Gemm.Activation.none, .relu, .clip(min: -0.5, max: 0.7)] {
+                        let one = try problem.runFloat(x, w, b, outShape, packed: packed, activation: activation, threads: 1)
+                        let two = try problem.runFloat(x, w, b, outShape, packed: packed, activation: activation, threads: 2)
+                        let fast = try one.scalars(as: Float.self)
+                        XCTAssertEqual(fast.map(\.bitPattern), try two.scalars(as: Float.self).map(\.bitPattern))
+                        for (index, expected) in reference.enumerated() {
+                            let want: Float
+                            switch activation {
+                            case .none: want = expected
+                            case .relu: want = max(expected, 0)
+                            case .clip(let low, let high): want = min(max(expected, low), high)
+                            }
+                            XCTAssertEqual(fast[index], want, accuracy: 2e-6 * scale,
+                                           "\(height)×\(width) \(pads) \(channels)→\(filters) [\(index)]")
+                        }
+                    }
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 30)
+    }
+
+    func testOnlyUnitStride3x3SingleGroupWideEnoughConvsArePrepared() throws {
+        func attributes(strides: [Int]? = nil, dilations: [Int]? = nil) -> ConvGeometry.Attributes {
+            ConvGeometry.Attributes(
+                kernel: nil, strides: strides, dilations: dilations, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        }
+        let w = try Tensor(shape: [16, 16, 3, 3], scalars: [Float](repeating: 0.5, count: 16 * 16 * 9))
+        XCTAssertEqual(ConvProblem.packedWeights(w, group: 1, attributes: attributes())?.winograd.count, 16)
+        XCTAssertEqual(ConvProblem.packedWeights(w, group: 1, attributes: attributes(strides: [2, 2]))?.winograd.count, 0)
+        XCTAssertEqual(ConvProblem.packedWeights(w, group: 1, attributes: attributes(dilations: [2, 2]))?.winograd.count, 0)
+        let narrow = try Tensor(shape: [16, 3, 3, 3], scalars: [Float](repeating: 0.5, count: 16 * 27))
+        XCTAssertEqual(ConvProblem.packedWeights(narrow, group: 1, attributes: attributes())?.winograd.count, 0)
+        let grouped = try Tensor(shape: [32, 16, 3, 3], scalars: [Float](repeating: 0.5, count: 32 * 16 * 9))
+        XCTAssertEqual(ConvProblem.packedWeights(grouped, group: 2, attributes: attributes())?.winograd.count, 0)
+        // A 1×1 output does not pay: the direct path runs, with unpacked weights, and still agrees.
+        let x = try Tensor(shape: [1, 16, 1, 1], scalars: (0..<16).map { Float($0) })
+        let packed = try XCTUnwrap(ConvProblem.packedWeights(w, group: 1, attributes: attributes()))
+        let (problem, outShape) = try ConvOps.problem(x, w, nil, attributes: attributes(), group: 1)
+        XCTAssertFalse(problem.winogradPays)
+        let y = try problem.runFloat(x, w, nil, outShape, packed: packed, threads: 1).scalars(as: Float.self)
+        XCTAssertEqual(y, [Float](repeating: 60, count: 16))
+    }
+}
