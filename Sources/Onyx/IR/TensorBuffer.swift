@@ -162,14 +162,15 @@ final class MappedBlockCache: @unchecked Sendable {
     /// `byteCount` rounded up to whole 64 KiB, so near sizes share blocks.
     static func length(for byteCount: Int) -> Int { (byteCount + 0xFFFF) & ~0xFFFF }
 
-    /// A zeroed block of `length` bytes (a multiple of the page size), or nil.
-    func acquire(length: Int) -> UnsafeMutableRawPointer? {
+    /// A block of `length` bytes (a multiple of the page size), zeroed unless
+    /// `zeroed` is false (a recycled block then keeps its old bytes), or nil.
+    func acquire(length: Int, zeroed: Bool = true) -> UnsafeMutableRawPointer? {
         lock.lock()
         let reused = blocks[length]?.popLast()
         if reused != nil { cached -= length }
         lock.unlock()
         if let reused {
-            reused.initializeMemory(as: UInt8.self, repeating: 0, count: length)
+            if zeroed { reused.initializeMemory(as: UInt8.self, repeating: 0, count: length) }
             return reused
         }
         let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
@@ -187,5 +188,42 @@ final class MappedBlockCache: @unchecked Sendable {
         }
         lock.unlock()
         if !keep { munmap(pointer, length) }
+    }
+}
+
+/// Float scratch memory for one kernel call: blocks of
+/// ``TensorBuffer/mappedThreshold`` bytes and up are recycled through
+/// ``MappedBlockCache`` (so a kernel called every run does not fault in fresh
+/// pages each time), smaller ones come from malloc. The contents start
+/// undefined: the kernel must write each element before reading it. The
+/// memory is given back when the object goes.
+final class FloatScratch {
+    let base: UnsafeMutablePointer<Float>?
+    let count: Int
+    private let mappedLength: Int
+
+    init(count: Int) throws {
+        let bytes = try TensorAllocation.checkedBytes(.float, count: count)
+        self.count = count
+        if bytes >= TensorBuffer.mappedThreshold {
+            let length = MappedBlockCache.length(for: bytes)
+            guard let pointer = MappedBlockCache.shared.acquire(length: length, zeroed: false) else {
+                throw OnyxError.resourceLimit("no memory for \(bytes) bytes of kernel scratch")
+            }
+            mappedLength = length
+            base = pointer.bindMemory(to: Float.self, capacity: count)
+        } else {
+            mappedLength = 0
+            base = count > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: count) : nil
+        }
+    }
+
+    deinit {
+        guard let base else { return }
+        if mappedLength > 0 {
+            MappedBlockCache.shared.release(UnsafeMutableRawPointer(base), length: mappedLength)
+        } else {
+            base.deallocate()
+        }
     }
 }

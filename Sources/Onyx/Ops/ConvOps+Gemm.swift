@@ -76,13 +76,8 @@ extension ConvProblem {
                     try bias.withUnsafeBufferPointer { biasValues in
                         try Gemm.forEachItem(
                             count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
-                            // Every element is written by the unfolding before it is read. With no
-                            // columns (pointwise), `[]`: the uninitialized-capacity initializer would
-                            // store a count into the empty-array singleton that all workers share.
-                            makeScratch: {
-                                columnCount == 0 ? []
-                                    : [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
-                            }
+                            // Every element is written by the unfolding before it is read.
+                            makeScratch: { try FloatScratch(count: columnCount) }
                         ) { item, itemThreads, columns in
                             let (n, g) = item.quotientAndRemainder(dividingBy: group)
                             let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
@@ -98,15 +93,13 @@ extension ConvProblem {
                                 after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions))
                             }
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
-                            try columns.withUnsafeMutableBufferPointer { buffer in
-                                guard let base = buffer.baseAddress else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
-                                if let source {
-                                    unfold.run(source, channels: channelsPerGroup, into: base, threads: itemThreads)
-                                } else {
-                                    base.update(repeating: 0, count: buffer.count)
-                                }
-                                try multiply(.packedBuffer(base))
+                            guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
+                            if let source {
+                                unfold.run(source, channels: channelsPerGroup, into: base, threads: itemThreads)
+                            } else {
+                                base.update(repeating: 0, count: columns.count)
                             }
+                            try multiply(.packedBuffer(base))
                         }
                     }
                 }

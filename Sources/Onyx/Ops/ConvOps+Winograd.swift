@@ -78,50 +78,47 @@ extension ConvProblem {
         case .clip(let l, let h): (kind, low, high) = (Int32(ONYX_ACTIVATION_CLIP.rawValue), l, h)
         }
         // Every element of both buffers is written by a transform or a GEMM before it is read.
-        var v = [Float](unsafeUninitializedCapacity: vCount) { _, count in count = vCount }
-        var m = [Float](unsafeUninitializedCapacity: mCount) { _, count in count = mCount }
+        let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
         let (channels, filters) = (self.channels, self.filters)
         let pieces = 8
         return try Tensor.make(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }
-                try v.withUnsafeMutableBufferPointer { vBuffer in
-                    try m.withUnsafeMutableBufferPointer { mBuffer in
-                        try bias.withUnsafeBufferPointer { biasValues in
-                            guard let vBase = vBuffer.baseAddress, let mBase = mBuffer.baseAddress else { return }
-                            for image in 0..<batch {
-                                let source = inBase + image &* channels &* inputSize
-                                try Gemm.forEachItem(
-                                    count: pieces, threads: threads, workPerItem: channels / pieces &* tiles &* 64,
-                                    makeScratch: { [Float](repeating: 0, count: scratchCount) }
-                                ) { piece, _, scratch in
-                                    var g = shape
-                                    scratch.withUnsafeMutableBufferPointer { buffer in
-                                        onyx_winograd2_input_f32(
-                                            &g, channels * piece / pieces, channels * (piece + 1) / pieces, channels,
-                                            source, vBase, buffer.baseAddress)
-                                    }
+                try withExtendedLifetime((v, m)) {
+                    try bias.withUnsafeBufferPointer { biasValues in
+                        guard let vBase = v.base, let mBase = m.base else { return }
+                        for image in 0..<batch {
+                            let source = inBase + image &* channels &* inputSize
+                            try Gemm.forEachItem(
+                                count: pieces, threads: threads, workPerItem: channels / pieces &* tiles &* 64,
+                                makeScratch: { [Float](repeating: 0, count: scratchCount) }
+                            ) { piece, _, scratch in
+                                var g = shape
+                                scratch.withUnsafeMutableBufferPointer { buffer in
+                                    onyx_winograd2_input_f32(
+                                        &g, channels * piece / pieces, channels * (piece + 1) / pieces, channels,
+                                        source, vBase, buffer.baseAddress)
                                 }
-                                try Gemm.forEachItem(
-                                    count: 16, threads: threads, workPerItem: Gemm.saturatingProduct(filters, tiles, channels),
-                                    makeScratch: { () }
-                                ) { e, itemThreads, _ in
-                                    try Gemm.multiply(
-                                        m: filters, n: tiles, k: channels, a: .packed(weights[e]),
-                                        b: .matrix(.rowMajor(vBase + e &* channels &* tiles, columns: tiles)),
-                                        c: mBase + e &* filters &* tiles, ldc: tiles, threads: itemThreads)
-                                }
-                                let target = outBase + image &* filters &* outputSize
-                                try Gemm.forEachItem(
-                                    count: pieces, threads: threads, workPerItem: filters / pieces &* tiles &* 64,
-                                    makeScratch: { () }
-                                ) { piece, _, _ in
-                                    var g = shape
-                                    onyx_winograd2_output_f32(
-                                        &g, filters * piece / pieces, filters * (piece + 1) / pieces, filters, mBase,
-                                        biasValues.isEmpty ? nil : biasValues.baseAddress, kind, low, high, target)
-                                }
+                            }
+                            try Gemm.forEachItem(
+                                count: 16, threads: threads, workPerItem: Gemm.saturatingProduct(filters, tiles, channels),
+                                makeScratch: { () }
+                            ) { e, itemThreads, _ in
+                                try Gemm.multiply(
+                                    m: filters, n: tiles, k: channels, a: .packed(weights[e]),
+                                    b: .matrix(.rowMajor(vBase + e &* channels &* tiles, columns: tiles)),
+                                    c: mBase + e &* filters &* tiles, ldc: tiles, threads: itemThreads)
+                            }
+                            let target = outBase + image &* filters &* outputSize
+                            try Gemm.forEachItem(
+                                count: pieces, threads: threads, workPerItem: filters / pieces &* tiles &* 64,
+                                makeScratch: { () }
+                            ) { piece, _, _ in
+                                var g = shape
+                                onyx_winograd2_output_f32(
+                                    &g, filters * piece / pieces, filters * (piece + 1) / pieces, filters, mBase,
+                                    biasValues.isEmpty ? nil : biasValues.baseAddress, kind, low, high, target)
                             }
                         }
                     }
