@@ -332,7 +332,7 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                       const float *bp, float *c, ptrdiff_t ldc, size_t mc, size_t nc, const onyx_tile_epilogue *base,
                       const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
-    if (wide && kc > 0 && mc >= 2 * MR) {
+    if (wide && kc > 0) {
         wide_columns = nc / (2 * NR) * (2 * NR);
         size_t wide_rows = mc / (2 * MR) * (2 * MR);
         onyx_tile_epilogue e = *base;
@@ -344,12 +344,9 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                      c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, &e);
             }
             for (size_t ir = wide_rows; ir < mc; ir += MR) {
-                size_t rows = min_size(MR, mc - ir);
-                for (size_t half = 0; half < 2 * NR; half += NR) {
-                    size_t jh = jr + half;
-                    run_tile(kernel, kc, ap + ir * kc, bp + jh * kc, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jh, ldc,
-                             rows, NR, base, row_bias ? row_bias + ir : NULL, col_bias ? col_bias + jh : NULL);
-                }
+                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * kc, bp + (jr + NR) * kc,
+                                        c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, min_size(MR, mc - ir), 2 * NR, &e);
             }
         }
     }
@@ -377,6 +374,11 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
                 onyx_kernel_12x16_avx512(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * kc,
                                          c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, columns, &e);
+            }
+            for (; ir < mc; ir += MR) {
+                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * kc, NULL, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr,
+                                        ldc, min_size(MR, mc - ir), columns, &e);
             }
         }
 #endif

@@ -208,4 +208,52 @@ ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const f
     finish_row16(c + 11 * ldc, cb, 11, mask, e);
 }
 
+#define ONYX_ROW6(acc0, acc1, i, u)                                                                                   \
+    do {                                                                                                              \
+        __m512 av = _mm512_set1_ps(ap[6 * (u) + (i)]);                                                                \
+        acc0 = _mm512_fmadd_ps(av, b0, acc0);                                                                         \
+        acc1 = _mm512_fmadd_ps(av, b1, acc1);                                                                         \
+    } while (0)
+
+#define ONYX_STEP6x32(u)                                                                                              \
+    do {                                                                                                              \
+        __m512 b0 = _mm512_loadu_ps(bl + 16 * (u));                                                                   \
+        __m512 b1 = _mm512_loadu_ps(br + 16 * (u));                                                                   \
+        ONYX_ROW6(c00, c01, 0, u);                                                                                    \
+        ONYX_ROW6(c10, c11, 1, u);                                                                                    \
+        ONYX_ROW6(c20, c21, 2, u);                                                                                    \
+        ONYX_ROW6(c30, c31, 3, u);                                                                                    \
+        ONYX_ROW6(c40, c41, 4, u);                                                                                    \
+        ONYX_ROW6(c50, c51, 5, u);                                                                                    \
+    } while (0)
+
+/* One row of up to 32 (two masks), finished as in sgemm_internal.h. */
+static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32_masked(float *c, __m512 s0, __m512 s1,
+                                                                                  int row, __mmask16 m0, __mmask16 m1,
+                                                                                  const onyx_tile_epilogue *e) {
+    onyx_tile_epilogue left = *e, right = *e;
+    if (e->col_bias) right.col_bias = e->col_bias + 16;
+    finish_row16(c, s0, row, m0, &left);
+    if (m1) finish_row16(c + 16, s1, row, m1, &right);
+}
+
+ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right,
+                                        float *c, ptrdiff_t ldc, size_t rows, size_t columns,
+                                        const onyx_tile_epilogue *e) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    /* With 16 columns or fewer the right panel is not read: the left one stands in. */
+    const float *ap = a, *bl = b_left, *br = columns > 16 ? b_right : b_left;
+    for (size_t p = 0; p < kc; p++) {
+        ONYX_STEP6x32(0);
+        ap += MR;
+        bl += NR;
+        br += NR;
+    }
+    __mmask16 m0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    __mmask16 m1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
+    __m512 left[6] = {c00, c10, c20, c30, c40, c50}, right[6] = {c01, c11, c21, c31, c41, c51};
+    for (size_t i = 0; i < rows; i++) finish_row32_masked(c + (ptrdiff_t)i * ldc, left[i], right[i], (int)i, m0, m1, e);
+}
+
 #endif

@@ -59,6 +59,13 @@ void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bott
 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b, float *c,
                               ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e);
 #endif
+#if defined(__x86_64__)
+/* `rows` (1-6) x `columns` (1-32) from one A panel and one or two B panels
+ * (b_right is read only when columns > 16), bitwise as the 6x16 kernel; only
+ * those rows and columns of c (and of the biases) are read or written. */
+void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right, float *c,
+                             ptrdiff_t ldc, size_t rows, size_t columns, const onyx_tile_epilogue *e);
+#endif
 typedef void (*onyx_wide_microkernel)(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
                                       const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
 #if defined(__aarch64__)
