@@ -243,3 +243,28 @@ void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, i
         }
     }
 }
+
+/* ---- LSTM cell ---- */
+
+ONYX_CLONES
+void onyx_lstm_cell_f32(size_t batch, size_t hidden, float *restrict gates, float *restrict c, float *restrict h,
+                        const float *restrict peepholes, float *restrict y) {
+    const float *pi = peepholes, *po = peepholes + hidden, *pf = peepholes + 2 * hidden;
+    for (size_t b = 0; b < batch; b++) {
+        float *gi = gates + b * 4 * hidden, *go = gi + hidden, *gf = go + hidden, *gc = gf + hidden;
+        float *cb = c + b * hidden, *hb = h + b * hidden;
+        for (size_t k = 0; k < hidden; k++) {
+            float cell = cb[k];
+            float i = sigmoid_approx(gi[k] + pi[k] * cell);
+            float f = sigmoid_approx(gf[k] + pf[k] * cell);
+            float g = tanh_approx(gc[k]);
+            cell = f * cell + i * g;
+            float o = sigmoid_approx(go[k] + po[k] * cell);
+            cb[k] = cell;
+            hb[k] = o * tanh_approx(cell);
+        }
+        if (y) {
+            for (size_t k = 0; k < hidden; k++) y[b * hidden + k] = hb[k];
+        }
+    }
+}

@@ -109,6 +109,18 @@ void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, 
  */
 void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, int log_softmax);
 
+/**
+ * One LSTM step's cell for `batch` rows, with the default activations
+ * (Sigmoid, Tanh, Tanh) and no clip: gates holds per row [i o f c] (4 *
+ * hidden, the input and recurrent products and biases already summed);
+ * peepholes holds [P_i P_o P_f] (zeros when the model has none). Updates c
+ * and h (batch x hidden) and, when y is not NULL, copies h to y.
+ *   i = sigmoid(i + P_i c), f = sigmoid(f + P_f c), c' = f c + i tanh(g),
+ *   o = sigmoid(o + P_o c'), h = o tanh(c')
+ */
+void onyx_lstm_cell_f32(size_t batch, size_t hidden, float *gates, float *c, float *h, const float *peepholes,
+                        float *y);
+
 /** A stride-1, undilated 3x3 convolution plane for the Winograd F(2x2, 3x3)
  * transforms: output (y, x) reads input (y + ky - pad_top, x + kx - pad_left). */
 typedef struct {

@@ -4,7 +4,10 @@ import CKernels
 /// the full length (no `sequence_lens` shorter than `seq_length`): the input
 /// projection X·Wᵀ + Wb + Rb for every step is one GEMM, and each step's
 /// recurrent product for the whole batch, H·Rᵀ, is one GEMM against Rᵀ
-/// packed once per direction; Sigmoid and Tanh gates use the C loops of
+/// packed once per direction. With the default activations and no clip or
+/// input-forget coupling, each step's cell is one C loop
+/// (`onyx_lstm_cell_f32`) over the gates the GEMM left in the step's
+/// projected slice; otherwise Sigmoid and Tanh gates use the C loops of
 /// ``FloatElementwise``. Same formulas and gate order as ``LSTMOps/run(_:_:_:inputForget:)``.
 extension LSTMOps {
     /// True when the fast path applies to these operands.
@@ -56,8 +59,30 @@ extension LSTMOps {
             var h = Array(initialH[stateBase..<stateBase + batch * hidden])
             var c = Array(initialC[stateBase..<stateBase + batch * hidden])
             let (pi, po, pf) = (d * 3 * hidden, d * 3 * hidden + hidden, d * 3 * hidden + 2 * hidden)
+            let defaultCell = fAct == .sigmoid && gAct == .tanh && hAct == .tanh && clip == nil && !inputForget
             for step in 0..<steps {
                 let t = attributes.isReverse(d) ? steps - 1 - step : step
+                if defaultCell {
+                    // The step's projected slice takes the recurrent product in place and is the gates.
+                    try projected.withUnsafeMutableBufferPointer { out in
+                        guard let gBase = out.baseAddress.map({ $0 + t * batch * rows }) else { return }
+                        try h.withUnsafeMutableBufferPointer { hp in
+                            try Gemm.multiply(
+                                m: batch, n: rows, k: hidden, a: .matrix(.rowMajor(hp.baseAddress, columns: hidden)),
+                                b: .packed(recurrent), beta: 1, c: gBase, ldc: rows, threads: threads)
+                            c.withUnsafeMutableBufferPointer { cp in
+                                peepholes.withUnsafeBufferPointer { pp in
+                                    y.withUnsafeMutableBufferPointer { yp in
+                                        onyx_lstm_cell_f32(
+                                            batch, hidden, gBase, cp.baseAddress, hp.baseAddress,
+                                            pp.baseAddress.map { $0 + pi }, wantY ? yp.baseAddress.map { $0 + p.yOffset(t, d, 0) } : nil)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    continue
+                }
                 for j in 0..<batch * rows { gates[j] = projected[t * batch * rows + j] }
                 try h.withUnsafeBufferPointer { hp in
                     try gates.withUnsafeMutableBufferPointer { g in
