@@ -86,6 +86,23 @@ public final class TensorBuffer: @unchecked Sendable {
         return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .deallocate)
     }
 
+    /// A 64-byte aligned buffer of `byteCount` bytes whose contents start
+    /// undefined (a recycled block keeps its old bytes): only for a kernel
+    /// that writes every byte before anything reads the buffer.
+    static func uninitialized(byteCount: Int) -> TensorBuffer {
+        guard byteCount > 0 else { return .empty }
+        if byteCount >= mappedThreshold {
+            let length = MappedBlockCache.length(for: byteCount)
+            if let pointer = MappedBlockCache.shared.acquire(length: length, zeroed: false) {
+                LiveTensorBytes.shared.add(byteCount)
+                return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .unmap(length: length))
+            }
+        }
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        LiveTensorBytes.shared.add(byteCount)
+        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .deallocate)
+    }
+
     /// A copy of `bytes`.
     public static func copying(_ bytes: UnsafeRawBufferPointer) -> TensorBuffer {
         guard bytes.count > 0, let source = bytes.baseAddress else { return .empty }

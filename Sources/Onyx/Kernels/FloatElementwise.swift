@@ -18,7 +18,7 @@ enum FloatElementwise {
     static func binary(_ op: onyx_binary_op, _ a: Tensor, _ b: Tensor, threads: Int?) throws -> Tensor {
         let shape = try Broadcast.shape([a.shape, b.shape])
         let runs = Runs(shape: shape, a: a.shape, b: b.shape)
-        return try Tensor.make(Float.self, shape) { out in
+        return try Tensor.makeOverwritten(Float.self, shape) { out in
             guard let outBase = out.baseAddress else { return }
             try a.withElements(Float.self) { x in
                 try b.withElements(Float.self) { y in
@@ -39,7 +39,7 @@ enum FloatElementwise {
     static func unary(
         _ op: onyx_unary_op, _ x: Tensor, alpha: Float = 0, beta: Float = 0, threads: Int?
     ) throws -> Tensor {
-        try Tensor.make(Float.self, x.shape) { out in
+        try Tensor.makeOverwritten(Float.self, x.shape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }

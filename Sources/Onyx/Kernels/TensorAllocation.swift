@@ -62,6 +62,22 @@ extension Tensor {
         }
     }
 
+    /// A float32 tensor whose elements `body` must all write: its buffer is
+    /// not zeroed first (the hot float kernels: GEMM-based and depthwise Conv,
+    /// elementwise). Every path through `body`, empty operands included,
+    /// writes every element.
+    static func makeOverwritten(
+        _ type: Float.Type, _ shape: [Int], _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void
+    ) throws -> Tensor {
+        let count = try Tensor.checkedCount(shape)
+        let bytes = try TensorAllocation.checkedBytes(.float, count: count)
+        let buffer = TensorBuffer.uninitialized(byteCount: bytes)
+        if let base = buffer.baseAddress {
+            try body(UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
+        }
+        return try Tensor(elementType: .float, shape: shape, buffer: buffer)
+    }
+
     /// A zero-filled tensor.
     static func zeros(_ type: ElementType, _ shape: [Int]) throws -> Tensor {
         if type == .string {

@@ -39,7 +39,7 @@ extension ConvProblem {
         let planes = batch &* channels
         // Runs of planes, a few per thread, so that the kernel's setup is paid once per run.
         let run = max(1, (planes + 7) / 8)
-        return try Tensor.make(Float.self, outShape) { out in
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 try w.withElements(Float.self) { weights in

@@ -69,7 +69,7 @@ extension ConvProblem {
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
         let packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
         let bias = try b?.scalars(as: Float.self) ?? []
-        return try Tensor.make(Float.self, outShape) { out in
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 try w.withElements(Float.self) { weights in

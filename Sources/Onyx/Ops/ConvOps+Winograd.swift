@@ -81,10 +81,10 @@ extension ConvProblem {
         let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
         let (channels, filters) = (self.channels, self.filters)
         let pieces = 8
-        return try Tensor.make(Float.self, outShape) { out in
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
-                guard let inBase = input.baseAddress else { return }
+                guard let inBase = input.baseAddress else { return outBase.update(repeating: 0, count: out.count) }
                 try withExtendedLifetime((v, m)) {
                     try bias.withUnsafeBufferPointer { biasValues in
                         guard let vBase = v.base, let mBase = m.base else { return }
