@@ -328,9 +328,17 @@ static void run_tile(onyx_microkernel kernel, size_t kc, const float *a, const f
 
 /* All tiles of an mc x nc block: whole 12x32 blocks by the wide kernel when
  * there is one, the rest (and everything otherwise) in 6x16 tiles. */
+/* B's layout for run_block: column panel jr starts at bp + jr * panel_step
+ * and its rows are b_stride floats apart. Packed: panel_step kc, b_stride NR;
+ * read in place (row-major B, AVX-512 kernels only): 1 and B's row stride. */
+typedef struct {
+    size_t panel_step;
+    ptrdiff_t b_stride;
+} b_layout;
+
 static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_t kc, const float *ap,
-                      const float *bp, float *c, ptrdiff_t ldc, size_t mc, size_t nc, const onyx_tile_epilogue *base,
-                      const float *row_bias, const float *col_bias) {
+                      const float *bp, b_layout bl, float *c, ptrdiff_t ldc, size_t mc, size_t nc,
+                      const onyx_tile_epilogue *base, const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
     if (wide && kc > 0) {
         wide_columns = nc / (2 * NR) * (2 * NR);
@@ -340,13 +348,14 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
             e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
             for (size_t ir = 0; ir < wide_rows; ir += 2 * MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * kc, bp + (jr + NR) * kc,
-                     c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, &e);
+                wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * bl.panel_step, bp + (jr + NR) * bl.panel_step,
+                     bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, &e);
             }
             for (size_t ir = wide_rows; ir < mc; ir += MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * kc, bp + (jr + NR) * kc,
-                                        c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, min_size(MR, mc - ir), 2 * NR, &e);
+                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * bl.panel_step, bp + (jr + NR) * bl.panel_step,
+                                        bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc,
+                                        min_size(MR, mc - ir), 2 * NR, &e);
             }
         }
     }
@@ -361,8 +370,8 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                 e.col_bias = e.last && col_bias ? col_bias + jr + j : NULL;
                 for (size_t i = 0; i < mc; i += 4 * MR) {
                     e.row_bias = e.last && row_bias ? row_bias + i : NULL;
-                    onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bp + jr * kc + j, NR,
-                                            c + (ptrdiff_t)i * ldc + (ptrdiff_t)(jr + j), ldc, &e);
+                    onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bp + jr * bl.panel_step + j,
+                                            bl.b_stride, c + (ptrdiff_t)i * ldc + (ptrdiff_t)(jr + j), ldc, &e);
                 }
             }
             continue;
@@ -372,13 +381,13 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
             e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
             for (; ir + 2 * MR <= mc; ir += 2 * MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                onyx_kernel_12x16_avx512(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * kc,
+                onyx_kernel_12x16_avx512(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * bl.panel_step, bl.b_stride,
                                          c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, columns, &e);
             }
             for (; ir < mc; ir += MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * kc, NULL, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr,
-                                        ldc, min_size(MR, mc - ir), columns, &e);
+                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * bl.panel_step, NULL, bl.b_stride,
+                                        c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, min_size(MR, mc - ir), columns, &e);
             }
         }
 #endif
@@ -408,8 +417,14 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
 #if defined(__x86_64__)
     direct = kernel == onyx_kernel_6x16_avx2 && p->n <= 4 && !p->packed_b && k > 0;
 #endif
+    /* With the AVX-512 kernels (all masked at B's right edge), a row-major B
+     * is read in place instead of packed: its rows serve as panel rows. That
+     * saves the packing pass, which matters most when few row blocks share
+     * each B panel; with many rows and columns (2048 squares) packing wins
+     * (measured with onyx-kernel-bench). Same bits either way. */
+    int in_place = !direct && wide && !p->packed_b && p->b_col_stride == 1 && k > 0 && (p->m <= 512 || p->n <= 512);
     size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
-    size_t b_floats = p->packed_b || direct ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
+    size_t b_floats = p->packed_b || direct || in_place ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
     float *buffer = NULL;
     workspace held = {NULL, 0};
     if (a_floats + b_floats > 0) {
@@ -465,7 +480,12 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
             e.first = pc == 0;
             e.last = pc + kc >= k;
             const float *bp;
-            if (p->packed_b) {
+            b_layout bl = {kc, NR};
+            if (in_place) {
+                bp = p->b + (ptrdiff_t)pc * p->b_row_stride + (ptrdiff_t)jc;
+                bl.panel_step = 1;
+                bl.b_stride = p->b_row_stride;
+            } else if (p->packed_b) {
                 bp = p->packed_b + pc * n_padded + jc * kc;
             } else {
                 if (kc > 0) pack_b_block(p->b, p->b_row_stride, p->b_col_stride, pc, kc, jc, nc, b_buffer);
@@ -480,8 +500,8 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
                     if (kc > 0) pack_a_block(p->a, p->a_row_stride, p->a_col_stride, ic, mc, pc, kc, a_buffer);
                     ap = a_buffer;
                 }
-                run_block(kernel, wide, kc, ap, bp, p->c + (ptrdiff_t)ic * p->ldc + (ptrdiff_t)jc, p->ldc, mc, nc,
-                          &e, row_bias ? row_bias + ic : NULL, col_bias ? col_bias + jc : NULL);
+                run_block(kernel, wide, kc, ap, bp, bl, p->c + (ptrdiff_t)ic * p->ldc + (ptrdiff_t)jc, p->ldc, mc,
+                          nc, &e, row_bias ? row_bias + ic : NULL, col_bias ? col_bias + jc : NULL);
             }
             pc += kc;
         } while (pc < k);

@@ -7,7 +7,10 @@
  * multiply-adds over k as in the 6x16 AVX2 kernel, and the epilogue does the
  * same operations, so the result is bitwise the one the 6x16 kernel gives.
  * A 12x16 kernel (masked to fewer columns) takes the column panels left over
- * after the 32-column blocks, the same way. */
+ * after the 32-column blocks, and a 6x32 one (masked rows and columns) the
+ * row panels left over, the same way. Each reads B rows `bs` floats apart:
+ * NR in a packed panel, or the row stride of a row-major B read in place
+ * (the masked kernels then load only the columns inside B). */
 #include "sgemm_internal.h"
 #include "onyx_gemm.h"
 
@@ -68,8 +71,8 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float
 
 #define ONYX_STEP12(u)                                                                                                \
     do {                                                                                                              \
-        __m512 b0 = _mm512_loadu_ps(bl + 16 * (u));                                                                   \
-        __m512 b1 = _mm512_loadu_ps(br + 16 * (u));                                                                   \
+        __m512 b0 = _mm512_loadu_ps(bl + bs * (u));                                                                   \
+        __m512 b1 = _mm512_loadu_ps(br + bs * (u));                                                                   \
         ONYX_ROW(c00, c01, at, 0, u);                                                                                 \
         ONYX_ROW(c10, c11, at, 1, u);                                                                                 \
         ONYX_ROW(c20, c21, at, 2, u);                                                                                 \
@@ -85,7 +88,7 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float
     } while (0)
 
 ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
-                                         const float *b_right, float *c, ptrdiff_t ldc,
+                                         const float *b_right, ptrdiff_t bs, float *c, ptrdiff_t ldc,
                                          const onyx_tile_epilogue *e) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -107,15 +110,15 @@ ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const f
         ONYX_STEP12(1);
         at += 2 * MR;
         ab += 2 * MR;
-        bl += 2 * NR;
-        br += 2 * NR;
+        bl += 2 * bs;
+        br += 2 * bs;
     }
     for (; p < kc; p++) {
         ONYX_STEP12(0);
         at += MR;
         ab += MR;
-        bl += NR;
-        br += NR;
+        bl += bs;
+        br += bs;
     }
     finish_row32(c + 0 * ldc, c00, c01, 0, e);
     finish_row32(c + 1 * ldc, c10, c11, 1, e);
@@ -159,7 +162,7 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row16(float
 
 #define ONYX_STEP12x16(u)                                                                                             \
     do {                                                                                                              \
-        __m512 b0 = _mm512_loadu_ps(bp + 16 * (u));                                                                   \
+        __m512 b0 = _mm512_maskz_loadu_ps(mask, bp + bs * (u));                                                       \
         ONYX_ROW16(c0, at, 0, u);                                                                                     \
         ONYX_ROW16(c1, at, 1, u);                                                                                     \
         ONYX_ROW16(c2, at, 2, u);                                                                                     \
@@ -175,7 +178,9 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row16(float
     } while (0)
 
 ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b,
-                                         float *c, ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e) {
+                                         ptrdiff_t bs, float *c, ptrdiff_t ldc, size_t columns,
+                                         const onyx_tile_epilogue *e) {
+    __mmask16 mask = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
     __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, ca = c0, cb = c0;
     const float *at = a_top, *ab = a_bottom, *bp = b;
@@ -185,15 +190,14 @@ ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const f
         ONYX_STEP12x16(1);
         at += 2 * MR;
         ab += 2 * MR;
-        bp += 2 * NR;
+        bp += 2 * bs;
     }
     for (; p < kc; p++) {
         ONYX_STEP12x16(0);
         at += MR;
         ab += MR;
-        bp += NR;
+        bp += bs;
     }
-    __mmask16 mask = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
     finish_row16(c + 0 * ldc, c0, 0, mask, e);
     finish_row16(c + 1 * ldc, c1, 1, mask, e);
     finish_row16(c + 2 * ldc, c2, 2, mask, e);
@@ -217,8 +221,8 @@ ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const f
 
 #define ONYX_STEP6x32(u)                                                                                              \
     do {                                                                                                              \
-        __m512 b0 = _mm512_loadu_ps(bl + 16 * (u));                                                                   \
-        __m512 b1 = _mm512_loadu_ps(br + 16 * (u));                                                                   \
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bl + bs * (u));                                                         \
+        __m512 b1 = _mm512_maskz_loadu_ps(m1, br + bs * (u));                                                         \
         ONYX_ROW6(c00, c01, 0, u);                                                                                    \
         ONYX_ROW6(c10, c11, 1, u);                                                                                    \
         ONYX_ROW6(c20, c21, 2, u);                                                                                    \
@@ -238,8 +242,10 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32_maske
 }
 
 ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right,
-                                        float *c, ptrdiff_t ldc, size_t rows, size_t columns,
+                                        ptrdiff_t bs, float *c, ptrdiff_t ldc, size_t rows, size_t columns,
                                         const onyx_tile_epilogue *e) {
+    __mmask16 m0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    __mmask16 m1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     /* With 16 columns or fewer the right panel is not read: the left one stands in. */
@@ -247,11 +253,9 @@ ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float 
     for (size_t p = 0; p < kc; p++) {
         ONYX_STEP6x32(0);
         ap += MR;
-        bl += NR;
-        br += NR;
+        bl += bs;
+        br += bs;
     }
-    __mmask16 m0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
-    __mmask16 m1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
     __m512 left[6] = {c00, c10, c20, c30, c40, c50}, right[6] = {c01, c11, c21, c31, c41, c51};
     for (size_t i = 0; i < rows; i++) finish_row32_masked(c + (ptrdiff_t)i * ldc, left[i], right[i], (int)i, m0, m1, e);
 }

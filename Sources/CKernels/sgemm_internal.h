@@ -49,25 +49,28 @@ void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float
 #endif
 #if defined(__x86_64__)
 /* A 12x32 block from two A panels (rows 0-5, 6-11) and two B panels
- * (columns 0-15, 16-31); the epilogue's biases cover 12 rows / 32 columns. */
+ * (columns 0-15, 16-31), B rows `bs` floats apart (NR when packed); the
+ * epilogue's biases cover 12 rows / 32 columns. */
 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
-                              const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
+                              const float *b_right, ptrdiff_t bs, float *c, ptrdiff_t ldc,
+                              const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
 /* A 12 x `columns` (1-16) block from two A panels and one B panel, bitwise as
  * the 6x16 kernel; only `columns` columns of c (and of col_bias) are read or written. */
-void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b, float *c,
-                              ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e);
+void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b, ptrdiff_t bs,
+                              float *c, ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
 /* `rows` (1-6) x `columns` (1-32) from one A panel and one or two B panels
  * (b_right is read only when columns > 16), bitwise as the 6x16 kernel; only
  * those rows and columns of c (and of the biases) are read or written. */
-void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right, float *c,
-                             ptrdiff_t ldc, size_t rows, size_t columns, const onyx_tile_epilogue *e);
+void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right, ptrdiff_t bs,
+                             float *c, ptrdiff_t ldc, size_t rows, size_t columns, const onyx_tile_epilogue *e);
 #endif
 typedef void (*onyx_wide_microkernel)(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
-                                      const float *b_right, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
+                                      const float *b_right, ptrdiff_t bs, float *c, ptrdiff_t ldc,
+                                      const onyx_tile_epilogue *e);
 #if defined(__aarch64__)
 void onyx_kernel_6x16_neon(size_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                            const onyx_tile_epilogue *e);
