@@ -121,6 +121,15 @@ void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, i
 void onyx_lstm_cell_f32(size_t batch, size_t hidden, float *gates, float *c, float *h, const float *peepholes,
                         float *y);
 
+/** A spin-wait hint to the CPU (PAUSE on x86-64, YIELD on arm64). */
+static inline void onyx_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /** A stride-1, undilated 3x3 convolution plane for the Winograd F(2x2, 3x3)
  * transforms: output (y, x) reads input (y + ky - pad_top, x + kx - pad_left). */
 typedef struct {

@@ -88,9 +88,9 @@ struct FusedActivation: Sendable, Equatable {
     }
 
     /// Applies the activation to every element of `buffer`, in place, with
-    /// the C loops of ``FloatElementwise`` (one thread: callers already
-    /// split their work).
-    func apply(_ buffer: UnsafeMutableBufferPointer<Float>) {
+    /// the C loops of ``FloatElementwise``, on up to `threads` threads (1 when
+    /// the caller already splits its work).
+    func apply(_ buffer: UnsafeMutableBufferPointer<Float>, threads: Int? = 1) {
         guard let base = buffer.baseAddress else { return }
         let (op, alpha, beta): (onyx_unary_op, Float, Float)
         switch kind {
@@ -103,13 +103,13 @@ struct FusedActivation: Sendable, Equatable {
         case .silu: (op, alpha, beta) = (ONYX_UNARY_SILU, 0, 0)
         case .tanh: (op, alpha, beta) = (ONYX_UNARY_TANH, 0, 0)
         }
-        FloatElementwise.apply(op, base, base, count: buffer.count, alpha: alpha, beta: beta, threads: 1)
+        FloatElementwise.apply(op, base, base, count: buffer.count, alpha: alpha, beta: beta, threads: threads)
     }
 
     /// Applies the activation to a whole fresh tensor of Float elements, in place.
-    func apply(toFresh tensor: Tensor) {
+    func apply(toFresh tensor: Tensor, threads: Int?) {
         guard tensor.elementType == .float, let base = tensor.buffer?.baseAddress else { return }
         let count = tensor.count
-        apply(UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
+        apply(UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count), threads: threads)
     }
 }

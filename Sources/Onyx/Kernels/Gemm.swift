@@ -249,18 +249,11 @@ enum Gemm {
         guard status.allSatisfy({ $0 == 0 }) else { throw packingFailure }
     }
 
-    /// Calls `body(index)` for every index below `iterations` on Dispatch's
-    /// worker threads and returns when all are done. The calls run
+    /// Calls `body(index)` for every index below `iterations` on the
+    /// ``WorkerPool`` threads and returns when all are done. The calls run
     /// concurrently, so each must touch only memory no other index touches.
     static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { escapable in
-            let shared = UncheckedSendable(value: escapable)
-            DispatchQueue.concurrentPerform(iterations: iterations) { shared.value($0) }
-        }
-    }
-
-    private struct UncheckedSendable<Value>: @unchecked Sendable {
-        let value: Value
+        WorkerPool.shared.run(iterations, body)
     }
 
     private static var packingFailure: OnyxError { .resourceLimit("no memory for the GEMM packing buffers") }

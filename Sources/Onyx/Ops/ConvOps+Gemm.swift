@@ -49,12 +49,12 @@ extension ConvProblem {
         let after = fused?.gemmEpilogue == nil ? fused : nil
         if isDepthwise2D {
             let y = try runDepthwise(x, w, b, outShape, activation: epilogue, threads: threads)
-            after?.apply(toFresh: y)
+            after?.apply(toFresh: y, threads: threads)
             return y
         }
         if let packed, packed.matches(w), !packed.winograd.isEmpty, winogradPays {
             let y = try runWinograd(x, b, outShape, weights: packed.winograd, activation: epilogue, threads: threads)
-            after?.apply(toFresh: y)
+            after?.apply(toFresh: y, threads: threads)
             return y
         }
         let channelsPerGroup = channels / group
@@ -90,7 +90,7 @@ extension ConvProblem {
                                 try Gemm.multiply(
                                     m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
                                     c: target, ldc: positions, bias: rowBias, activation: epilogue, threads: itemThreads)
-                                after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions))
+                                after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions), threads: itemThreads)
                             }
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
                             guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }

@@ -39,7 +39,7 @@ extension LinearAlgebraOps {
                             m: m, n: n, k: k, alpha: alpha, a: .matrix(aMatrix), b: bOperand, beta: beta,
                             c: outBase, ldc: n, bias: bias, activation: epilogue, threads: threads)
                         if let fused, fused.gemmEpilogue == nil {
-                            fused.apply(UnsafeMutableBufferPointer(start: outBase, count: m &* n))
+                            fused.apply(UnsafeMutableBufferPointer(start: outBase, count: m &* n), threads: threads)
                         }
                     }
                     guard let c, beta != 0 else { return try multiply(0, .none) }

@@ -36,7 +36,7 @@ extension MatrixProduct {
             try Gemm.multiply(
                 m: batches &* m, n: n, k: k, a: .matrix(.rowMajor(ap, columns: k)), b: bOperand(0),
                 c: cp, ldc: n, bias: columnBias, activation: epilogue, threads: threads)
-            after?.apply(UnsafeMutableBufferPointer(start: cp, count: batches &* m &* n))
+            after?.apply(UnsafeMutableBufferPointer(start: cp, count: batches &* m &* n), threads: threads)
             return
         }
         var offsets: [(a: Int, b: Int, out: Int)] = []
@@ -49,7 +49,7 @@ extension MatrixProduct {
             try Gemm.multiply(
                 m: m, n: n, k: k, a: .matrix(.rowMajor(ap.map { $0 + offset.a }, columns: k)), b: bOperand(offset.b),
                 c: cp + offset.out, ldc: n, bias: columnBias, activation: epilogue, threads: itemThreads)
-            after?.apply(UnsafeMutableBufferPointer(start: cp + offset.out, count: m &* n))
+            after?.apply(UnsafeMutableBufferPointer(start: cp + offset.out, count: m &* n), threads: itemThreads)
         }
     }
 
