@@ -12,7 +12,7 @@ import CKernels
 /// not depend on the thread count.
 enum FloatElementwise {
     /// Elements below which one thread does the whole array.
-    static let minimumElementsPerThread = 1 << 16
+    static let minimumElementsPerThread = 1 << 14
 
     /// Binary arithmetic on two float32 tensors with broadcasting.
     static func binary(_ op: onyx_binary_op, _ a: Tensor, _ b: Tensor, threads: Int?) throws -> Tensor {

@@ -19,7 +19,7 @@ enum Gemm {
     /// Measured here: two threads break even near 48³ (110 K multiply-adds)
     /// and give 1.35× at 80³, 1.6× at 96³; this limit splits from about 80³
     /// on, leaving room for waking a sleeping worker.
-    static let minimumWorkPerThread = 1 << 18
+    static let minimumWorkPerThread = 1 << 16
 
     /// A float32 operand in memory: element (r, c) at `base[r · rowStride + c · columnStride]`.
     struct Matrix {
