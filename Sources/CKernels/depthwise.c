@@ -15,11 +15,7 @@
 #include "onyx_kernels.h"
 #include "window.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ONYX_CLONES
-#endif
+#include "clones.h"
 
 /* Phase-plane layout of one plane: pitch (row length), rows per phase, the
  * number of floats read past the last phase by the dropped pitch columns. */

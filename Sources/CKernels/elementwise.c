@@ -10,11 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__linux__)
-#define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ONYX_CLONES
-#endif
+#include "clones.h"
 #define ONYX_INLINE static inline __attribute__((always_inline))
 
 /* ---- Binary ---- */

@@ -6,11 +6,7 @@
 
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__linux__)
-#define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ONYX_CLONES
-#endif
+#include "clones.h"
 
 /* r = max(r, v) where a NaN on either side gives NaN. */
 static inline __attribute__((always_inline)) float max_nan(float r, float v) {

@@ -15,11 +15,7 @@
  * the same operations whatever range of channels or filters a call covers. */
 #include "onyx_kernels.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define ONYX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ONYX_CLONES
-#endif
+#include "clones.h"
 
 void onyx_winograd2_weights_f32(size_t filters, size_t channels, const float *restrict w, float *restrict u) {
     size_t stride = filters * channels;
