@@ -38,13 +38,28 @@ final class FuseActivationTests: XCTestCase {
             g.node("Sigmoid", ["c"], ["s"])
             g.node("Mul", ["s", "c"], ["y"])
         }),
+        ("GELU", 17, { g in
+            g.node("Div", ["c", g.initializer("root2", Tensor(scalar: Float(2.0.squareRoot())))], ["d"])
+            g.node("Erf", ["d"], ["e"])
+            g.node("Add", ["e", g.initializer("one", Tensor(scalar: Float(1)))], ["a"])
+            g.node("Mul", ["c", "a"], ["m"])
+            g.node("Mul", ["m", g.initializer("half", Tensor(scalar: Float(0.5)))], ["y"])
+        }),
+        ("GELU half first, commuted", 17, { g in
+            g.node("Mul", [g.initializer("inverse", Tensor(scalar: Float(0.5.squareRoot()))), "c"], ["d"])
+            g.node("Erf", ["d"], ["e"])
+            g.node("Add", [g.initializer("one", Tensor(scalar: Float(1))), "e"], ["a"])
+            g.node("Mul", [g.initializer("half", Tensor(scalar: Float(0.5))), "c"], ["h"])
+            g.node("Mul", ["a", "h"], ["y"])
+        }),
+        ("Gelu op", 20, { $0.node("Gelu", ["c"], ["y"]) }),
     ] }
 
     func testEveryActivationFusesIntoConv() throws {
         for (label, opset, activation) in Self.activations {
             let outcome = assertFolds(
                 try Self.convThen(opset: opset, activation).model(), pass: pass,
-                after: ["Conv": 0, "FusedConv": 1, "Relu": 0, "Clip": 0, "Sigmoid": 0, "Mul": 0, "Tanh": 0])
+                after: ["Conv": 0, "FusedConv": 1, "Relu": 0, "Clip": 0, "Sigmoid": 0, "Mul": 0, "Tanh": 0, "Erf": 0, "Gelu": 0])
             XCTAssertNotNil(outcome, label)
             XCTAssertEqual(outcome?.optimized.graph.nodes.count, 1, label)
             XCTAssertEqual(outcome?.optimized.graph.nodes.first?.outputs, ["y"], label)
@@ -55,8 +70,8 @@ final class FuseActivationTests: XCTestCase {
     func testActivationsFuseIntoDepthwiseConvAndGemm() throws {
         assertFolds(try Self.convThen(group: 4) { $0.node("HardSwish", ["c"], ["y"]) }.model(), pass: pass,
                     after: ["FusedConv": 1, "HardSwish": 0])
-        for (label, _, activation) in Self.activations where !label.contains("attributes") {
-            var g = GraphBuilder(opset: 17)
+        for (label, opset, activation) in Self.activations where !label.contains("attributes") {
+            var g = GraphBuilder(opset: max(opset, 17))
             g.input("x", [5, 7])
             g.node("Gemm", ["x", g.random("B", [9, 7], seed: 1), g.random("C", [9], seed: 2)], ["c"],
                    ["transB": 1, "alpha": 0.5, "beta": 2])
@@ -105,6 +120,30 @@ final class FuseActivationTests: XCTestCase {
         }.model(), pass: pass, reason: "not only the Sigmoid and Mul")
     }
 
+    /// GELU written out: a wrong constant is not GELU, and an intermediate
+    /// or x read elsewhere keeps the pattern (it declines, or matches nothing).
+    func testGELUPatternGuards() throws {
+        func gelu(root: Float = Float(2.0.squareRoot()), extra: (inout GraphBuilder) -> Void = { _ in }) -> GraphBuilder {
+            Self.convThen { g in
+                g.node("Div", ["c", g.initializer("root", Tensor(scalar: root))], ["d"])
+                g.node("Erf", ["d"], ["e"])
+                g.node("Add", ["e", g.initializer("one", Tensor(scalar: Float(1)))], ["a"])
+                g.node("Mul", ["c", "a"], ["m"])
+                g.node("Mul", ["m", g.initializer("half", Tensor(scalar: Float(0.5)))], ["g"])
+                extra(&g)
+            }
+        }
+        var wrong = gelu(root: 1.5) { $0.node("Identity", ["g"], ["y"]) }
+        wrong.output("y")
+        assertDoesNotFold(try wrong.model(), pass: pass)
+        var sharedErf = gelu { $0.node("Add", ["g", "e"], ["y"]) }
+        sharedErf.output("y")
+        assertDoesNotFold(try sharedErf.model(), pass: pass)
+        var sharedInput = gelu { $0.node("Add", ["g", "c"], ["y"]) }
+        sharedInput.output("y")
+        assertDoesNotFold(try sharedInput.model(), pass: pass, reason: "not only the scale and Mul of the GELU")
+    }
+
     func testClipWithRuntimeBoundDeclines() throws {
         var g = Self.convThen { $0.node("Clip", ["c", "lo"], ["y"]) }
         g.input("lo", [], .float)
@@ -137,6 +176,8 @@ final class FuseActivationTests: XCTestCase {
             (10, try FusedActivation(.clip, [-0.5, 0.5]), ["Conv", "Clip"]),
             (13, try FusedActivation(.clip, [-0.5, 0.5]), ["Conv", "Clip"]),
             (13, try FusedActivation(.silu), ["Conv", "Sigmoid", "Mul"]),
+            (17, try FusedActivation(.gelu), ["Conv", "Div", "Erf", "Add", "Mul", "Mul"]),
+            (20, try FusedActivation(.gelu), ["Conv", "Gelu"]),
         ] {
             var g = GraphBuilder(opset: opset)
             g.extraImports = [OpsetImport(domain: OnyxDomain.name, version: OnyxDomain.version)]
@@ -171,6 +212,7 @@ final class FuseActivationTests: XCTestCase {
             (try FusedActivation(.hardSwish), { $0 * max(0, min(1, $0 / 6 + 0.5)) }),
             (try FusedActivation(.silu), { $0 / (1 + Foundation.exp(-$0)) }),
             (try FusedActivation(.tanh), { Foundation.tanh($0) }),
+            (try FusedActivation(.gelu), { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
         ]
         for (activation, reference) in cases {
             var output = values
@@ -182,6 +224,8 @@ final class FuseActivationTests: XCTestCase {
                     continue
                 }
                 let error = abs(Double(y) - expected) / max(abs(expected), 1e-6)
+                // GELU's 1 + erf cancels for x < -3 (as in the written-out graph): an absolute bound holds there.
+                if activation.kind == .gelu, abs(Double(y) - expected) <= 1e-6 * max(1, abs(Double(x))) { continue }
                 XCTAssertLessThanOrEqual(error, 1e-6, "\(activation.kind)(\(x)) = \(y), expected \(expected)")
             }
         }

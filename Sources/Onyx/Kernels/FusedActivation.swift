@@ -9,7 +9,7 @@ import CKernels
 /// on their Float output: ReLU and Clip go through the GEMM epilogue where
 /// the kernel is a GEMM (``gemmEpilogue``), the others run right after on
 /// the output buffer, with the C loops of ``FloatElementwise`` (Sigmoid,
-/// SiLU and Tanh within 4 ulp).
+/// SiLU, Tanh and GELU's erf within 4 ulp).
 struct FusedActivation: Sendable, Equatable {
     enum Kind: String, Sendable, CaseIterable {
         /// max(x, 0); no parameters.
@@ -28,6 +28,8 @@ struct FusedActivation: Sendable, Equatable {
         case silu = "SiLU"
         /// tanh(x); no parameters.
         case tanh = "Tanh"
+        /// x · (1 + erf(x / √2)) / 2 (exact GELU); no parameters.
+        case gelu = "Gelu"
 
         /// How many floats `activation_params` holds for this kind.
         var parameterCount: Int {
@@ -102,6 +104,7 @@ struct FusedActivation: Sendable, Equatable {
         case .hardSwish: (op, alpha, beta) = (ONYX_UNARY_HARD_SWISH, 0, 0)
         case .silu: (op, alpha, beta) = (ONYX_UNARY_SILU, 0, 0)
         case .tanh: (op, alpha, beta) = (ONYX_UNARY_TANH, 0, 0)
+        case .gelu: (op, alpha, beta) = (ONYX_UNARY_GELU, 0, 0)
         }
         FloatElementwise.apply(op, base, base, count: buffer.count, alpha: alpha, beta: beta, threads: threads)
     }

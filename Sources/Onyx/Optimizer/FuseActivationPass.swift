@@ -7,12 +7,14 @@
 /// activation's output name; the activation node(s) go.
 ///
 /// Activations: Relu, Clip (constant scalar bounds), LeakyRelu, Sigmoid,
-/// HardSigmoid, HardSwish, Tanh, and SiLU as `Mul(x, Sigmoid(x))`.
+/// HardSigmoid, HardSwish, Tanh, SiLU as `Mul(x, Sigmoid(x))`, and exact
+/// GELU as the Gelu op (opset 20) or written out with Erf (see
+/// ``FusedActivation/matchGelu(_:at:in:)``).
 ///
 /// Guards (each refusal is a decline with its reason):
 /// - the producer's output is read only by the activation (for SiLU: only
-///   by its Sigmoid and Mul), is not a graph output and is not read by a
-///   subgraph;
+///   by its Sigmoid and Mul; for GELU: by its scale and Mul), is not a graph
+///   output and is not read by a subgraph;
 /// - the producer's output is known to be float (the fused kernels are
 ///   float32 only), and the producer has one output;
 /// - a fused producer does not have an activation already;
@@ -90,7 +92,8 @@ public struct FuseActivationPass: GraphPass {
         try require(!index.outputNames.contains(match.input), "producer output \"\(match.input)\" is a graph output")
         try require(index.subgraphReaders[match.input] == nil, "producer output \"\(match.input)\" is read by a subgraph")
         let readers = (index.readers[match.input] ?? []).sorted()
-        try require(readers == match.nodes.sorted(),
-                    "producer output \"\(match.input)\" has \(readers.count) readers, not only the Sigmoid and Mul of x · sigmoid(x)")
+        try require(readers == match.inputReaders.sorted(),
+                    "producer output \"\(match.input)\" has \(readers.count) readers, not only the "
+                        + (match.activation.kind == .gelu ? "scale and Mul of the GELU" : "Sigmoid and Mul of x · sigmoid(x)"))
     }
 }

@@ -11,6 +11,16 @@ extension FusedActivation {
         let output: String
         /// Indices of the nodes computing it (the last one writes `output`).
         let nodes: [Int]
+        /// The nodes among them that read `input` (all its readers, when fused).
+        let inputReaders: [Int]
+
+        init(activation: FusedActivation, input: String, output: String, nodes: [Int], inputReaders: [Int]? = nil) {
+            self.activation = activation
+            self.input = input
+            self.output = output
+            self.nodes = nodes
+            self.inputReaders = inputReaders ?? nodes
+        }
     }
 
     /// The activation `node` (at `nodeIndex`) computes, or nil when it is
@@ -58,10 +68,89 @@ extension FusedActivation {
                             "the Sigmoid of x · sigmoid(x) has other readers than the Mul")
                 return Match(activation: try FusedActivation(.silu), input: x, output: output, nodes: [sigmoidIndex, nodeIndex])
             }
-            return nil
+            return try matchGelu(node, at: nodeIndex, in: index)
+        case "Gelu":
+            if case .string(let bytes)? = node.attribute("approximate")?.value, String(decoding: bytes, as: UTF8.self) != "none" {
+                return nil
+            }
+            return try single(.gelu)
         default:
             return nil
         }
+    }
+
+    /// Exact GELU written out, matched at its last Mul:
+    /// `Mul(Mul(x, A), 0.5)` or `Mul(Mul(x, 0.5), A)` (operands in either
+    /// order), A = `Add(Erf(Div(x, √2)), 1)` (or `Mul(x, 1/√2)` for the
+    /// Div), constants within 1e-4 relative; every value between x and the
+    /// result read only by the next node of the pattern.
+    static func matchGelu(_ node: Node, at nodeIndex: Int, in index: GraphIndex) throws -> Match? {
+        guard node.inputs.count == 2, let output = node.outputs.first else { return nil }
+        func near(_ name: String, _ target: Double) -> Bool {
+            guard let tensor = index.constant(name), tensor.elementType == .float, tensor.count == 1,
+                  let value = try? tensor.doubleValues().first
+            else { return false }
+            return abs(value - target) <= 1e-4 * abs(target)
+        }
+        func binary(_ name: String, _ op: String) -> (Int, Node)? {
+            guard let (at, producer) = index.producingNode(name), producer.isOp(op), producer.inputs.count == 2 else { return nil }
+            return (at, producer)
+        }
+        // A = 1 + erf(x / √2): its x, its nodes (Add, Erf, scale) and the scale node (a reader of x).
+        func erfBranch(_ name: String) -> (x: String, nodes: [Int], scale: Int)? {
+            guard let (addIndex, add) = binary(name, "Add") else { return nil }
+            for (erfSlot, oneSlot) in [(0, 1), (1, 0)] where near(add.inputs[oneSlot], 1) {
+                guard let (erfIndex, erf) = index.producingNode(add.inputs[erfSlot]), erf.isOp("Erf"),
+                      let scaled = erf.inputs.first
+                else { continue }
+                if let (divIndex, div) = binary(scaled, "Div"), near(div.inputs[1], 2.0.squareRoot()) {
+                    return (div.inputs[0], [addIndex, erfIndex, divIndex], divIndex)
+                }
+                if let (mulIndex, mul) = binary(scaled, "Mul") {
+                    for (xSlot, cSlot) in [(0, 1), (1, 0)] where near(mul.inputs[cSlot], 0.5.squareRoot()) {
+                        return (mul.inputs[xSlot], [addIndex, erfIndex, mulIndex], mulIndex)
+                    }
+                }
+            }
+            return nil
+        }
+        for (left, right) in [(0, 1), (1, 0)] {
+            guard let (innerIndex, inner) = binary(node.inputs[left], "Mul") else { continue }
+            // The branch, and the node reading A (the inner Mul, or this one).
+            var found: (branch: (x: String, nodes: [Int], scale: Int), aReader: Int)?
+            if near(node.inputs[right], 0.5) {
+                // Mul(Mul(x, A), 0.5)
+                for (xSlot, aSlot) in [(0, 1), (1, 0)] {
+                    if let branch = erfBranch(inner.inputs[aSlot]), branch.x == inner.inputs[xSlot] {
+                        found = (branch, innerIndex)
+                    }
+                }
+            } else if let branch = erfBranch(node.inputs[right]) {
+                // Mul(Mul(x, 0.5), A)
+                for (xSlot, cSlot) in [(0, 1), (1, 0)] where inner.inputs[xSlot] == branch.x && near(inner.inputs[cSlot], 0.5) {
+                    found = (branch, nodeIndex)
+                }
+            }
+            guard let (branch, aReader) = found else { continue }
+            let nodes = branch.nodes + [innerIndex, nodeIndex]
+            // Each intermediate value is read only by the pattern node after it.
+            let (addIndex, erfIndex, scaleIndex) = (branch.nodes[0], branch.nodes[1], branch.nodes[2])
+            let links: [(String, Int)] = [
+                (index.graph.nodes[scaleIndex].outputs[0], erfIndex),
+                (index.graph.nodes[erfIndex].outputs[0], addIndex),
+                (index.graph.nodes[addIndex].outputs[0], aReader),
+                (inner.outputs[0], nodeIndex),
+            ]
+            for (value, consumer) in links {
+                if let problem = index.soleReaderProblem(value, consumer: consumer) {
+                    throw GuardFailure("GELU intermediate \(problem)")
+                }
+            }
+            return Match(
+                activation: try FusedActivation(.gelu), input: branch.x, output: output, nodes: nodes,
+                inputReaders: [branch.scale, innerIndex])
+        }
+        return nil
     }
 
     /// True when `node` is the Sigmoid of a SiLU pattern (its only reader is
@@ -76,7 +165,8 @@ extension FusedActivation {
 
     /// Standard nodes computing this activation from `input` into `output`,
     /// for the default-domain `opset`: HardSwish before opset 14 becomes
-    /// `Mul(x, HardSigmoid(x; 1/6, 1/2))`, SiLU `Mul(x, Sigmoid(x))`; Clip
+    /// `Mul(x, HardSigmoid(x; 1/6, 1/2))`, SiLU `Mul(x, Sigmoid(x))`, GELU
+    /// before opset 20 `Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5)`; Clip
     /// takes its bounds as attributes before opset 11, as inputs from 11 on.
     func lower(input: String, output: String, name: String, context: inout LoweringContext) -> [Node] {
         func node(_ op: String, _ inputs: [String], _ out: String, _ attributes: [Attribute] = [], suffix: String = "") -> Node {
@@ -113,6 +203,19 @@ extension FusedActivation {
         case .silu:
             let gate = context.fresh(output + "_sigmoid")
             return [node("Sigmoid", [input], gate), node("Mul", [input, gate], output)]
+        case .gelu where context.opset >= 20:
+            return [node("Gelu", [input], output)]
+        case .gelu:
+            let root2 = context.constant(output + "_sqrt2", Tensor(scalar: Float(2.0.squareRoot())))
+            let one = context.constant(output + "_one", Tensor(scalar: Float(1)))
+            let half = context.constant(output + "_half", Tensor(scalar: Float(0.5)))
+            let (scaled, erf, shifted, product) = (
+                context.fresh(output + "_scaled"), context.fresh(output + "_erf"), context.fresh(output + "_shifted"),
+                context.fresh(output + "_product"))
+            return [
+                node("Div", [input, root2], scaled), node("Erf", [scaled], erf), node("Add", [erf, one], shifted),
+                node("Mul", [input, shifted], product), node("Mul", [product, half], output, suffix: "_half"),
+            ]
         }
     }
 }

@@ -51,6 +51,7 @@ struct ValueFacts {
     /// The standard op whose rank and type rule each `ai.onyx` fused op follows.
     private static let fusedBase = [
         "FusedConv": "Conv", "FusedGemm": "Gemm", "FusedMatMul": "MatMul", "ChannelAffine": "BatchNormalization",
+        "LayerNormalization": "LayerNormalization", "SkipLayerNorm": "LayerNormalization", "GroupNorm": "GroupNormalization",
     ]
 
     private static let sameAsFirstInput: Set<String> = [
