@@ -16,6 +16,7 @@
 #include "window.h"
 
 #include "clones.h"
+#include "activate.h"
 
 /* Phase-plane layout of one plane: pitch (row length), rows per phase, the
  * number of floats read past the last phase by the dropped pitch columns. */
@@ -134,15 +135,6 @@ static inline __attribute__((always_inline)) void accumulate(ptrdiff_t n, const 
             acc[i] = a;
         }
     }
-}
-
-static inline __attribute__((always_inline)) float activate(int activation, float v, float low, float high) {
-    if (activation == ONYX_ACTIVATION_RELU) return v < 0.0f ? 0.0f : v;
-    if (activation == ONYX_ACTIVATION_CLIP) {
-        float r = v < low ? low : v;
-        return r > high ? high : r;
-    }
-    return v;
 }
 
 /* Output rows from the pitch-wide accumulator rows, activated. A row is copied

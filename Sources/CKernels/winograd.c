@@ -16,6 +16,7 @@
 #include "onyx_kernels.h"
 
 #include "clones.h"
+#include "activate.h"
 
 void onyx_winograd2_weights_f32(size_t filters, size_t channels, const float *restrict w, float *restrict u) {
     size_t stride = filters * channels;
@@ -99,15 +100,6 @@ void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t c0, size_t
             }
         }
     }
-}
-
-static inline __attribute__((always_inline)) float activate(int activation, float v, float low, float high) {
-    if (activation == ONYX_ACTIVATION_RELU) return v < 0.0f ? 0.0f : v;
-    if (activation == ONYX_ACTIVATION_CLIP) {
-        float r = v < low ? low : v;
-        return r > high ? high : r;
-    }
-    return v;
 }
 
 ONYX_CLONES

@@ -47,12 +47,7 @@ final class DepthwiseConvTests: XCTestCase {
                                     XCTAssertEqual(value, fast[index], accuracy: 1e-5, "rows method [\(index)]")
                                 }
                                 for (index, expected) in reference.enumerated() {
-                                    let want: Float
-                                    switch activation {
-                                    case .none: want = expected
-                                    case .relu: want = max(expected, 0)
-                                    case .clip(let low, let high): want = min(max(expected, low), high)
-                                    }
+                                    let want = activation.reference(expected)
                                     XCTAssertEqual(fast[index], want, accuracy: 1e-5,
                                                    "\(height)×\(width) k\(kernel) s\(stride) d\(dilation) \(pads) [\(index)]")
                                 }
@@ -77,5 +72,16 @@ final class DepthwiseConvTests: XCTestCase {
         let nanOutputs = (0..<9).filter { y[9 + $0].isNaN }
         XCTAssertEqual(nanOutputs, [0, 1, 3, 4])
         XCTAssertEqual(y[9 + 8], 8)
+    }
+}
+
+extension Gemm.Activation {
+    /// The activation applied to one value, as the kernels' epilogues define it.
+    func reference(_ value: Float) -> Float {
+        switch self {
+        case .none: return value
+        case .relu: return max(value, 0)
+        case .clip(let low, let high): return min(max(value, low), high)
+        }
     }
 }

@@ -33,12 +33,7 @@ final class WinogradConvTests: XCTestCase {
                         let fast = try one.scalars(as: Float.self)
                         XCTAssertEqual(fast.map(\.bitPattern), try two.scalars(as: Float.self).map(\.bitPattern))
                         for (index, expected) in reference.enumerated() {
-                            let want: Float
-                            switch activation {
-                            case .none: want = expected
-                            case .relu: want = max(expected, 0)
-                            case .clip(let low, let high): want = min(max(expected, low), high)
-                            }
+                            let want = activation.reference(expected)
                             XCTAssertEqual(fast[index], want, accuracy: 2e-6 * scale,
                                            "\(height)×\(width) \(pads) \(channels)→\(filters) [\(index)]")
                         }
