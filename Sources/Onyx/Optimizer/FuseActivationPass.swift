@@ -9,7 +9,7 @@
 /// Activations: Relu, Clip (constant scalar bounds), LeakyRelu, Sigmoid,
 /// HardSigmoid, HardSwish, Tanh, SiLU as `Mul(x, Sigmoid(x))`, and exact
 /// GELU as the Gelu op (opset 20) or written out with Erf (see
-/// ``FusedActivation/matchGelu(_:at:in:)``).
+/// `FusedActivation.matchGelu`).
 ///
 /// Guards (each refusal is a decline with its reason):
 /// - the producer's output is read only by the activation (for SiLU: only
