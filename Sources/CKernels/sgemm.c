@@ -400,6 +400,11 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
     }
 }
 
+int onyx_sgemm_reads_b_in_place(const onyx_sgemm_problem *p) {
+    return select_wide_kernel(p->kernel) && !p->packed_b && p->b_col_stride == 1 && p->k > 0 && p->n > 4 &&
+           (p->m <= 512 || p->n <= 512);
+}
+
 int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n0, size_t n1) {
     if (m0 % MR != 0 || n0 % NR != 0) return -1;
     m1 = min_size(m1, p->m);
@@ -422,7 +427,7 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
      * saves the packing pass, which matters most when few row blocks share
      * each B panel; with many rows and columns (2048 squares) packing wins
      * (measured with onyx-kernel-bench). Same bits either way. */
-    int in_place = !direct && wide && !p->packed_b && p->b_col_stride == 1 && k > 0 && (p->m <= 512 || p->n <= 512);
+    int in_place = !direct && onyx_sgemm_reads_b_in_place(p);
     size_t a_floats = p->packed_a ? 0 : round_up(ONYX_MC, MR) * kb;
     size_t b_floats = p->packed_b || direct || in_place ? 0 : round_up(min_size(ONYX_NC, n1 - n0), NR) * kb;
     float *buffer = NULL;

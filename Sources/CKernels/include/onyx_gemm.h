@@ -91,6 +91,13 @@ int onyx_sgemm(const onyx_sgemm_problem *problem);
  */
 int onyx_sgemm_range(const onyx_sgemm_problem *problem, size_t m0, size_t m1, size_t n0, size_t n1);
 
+/**
+ * 1 when onyx_sgemm reads this problem's B where it lies instead of packing
+ * it (a row-major B, no packed_b, and the AVX-512 kernels); packing B up
+ * front for a split over threads would then only add work.
+ */
+int onyx_sgemm_reads_b_in_place(const onyx_sgemm_problem *problem);
+
 /** Floats needed to hold A (m x k) packed. */
 size_t onyx_sgemm_packed_a_count(size_t m, size_t k);
 /** Packs A(i, p) = a[i * row_stride + p * col_stride] into `packed`. */

@@ -202,8 +202,10 @@ enum Gemm {
             return
         }
         let (m, n, k) = (Int(problem.m), Int(problem.n), Int(problem.k))
-        let layout = split(m: m, n: n, k: k, threads: threads, aPacked: aPacked, bPacked: bPacked)
-        guard layout.rowParts > 1, !bPacked, k > 0 else { return try runParts(problem, layout: layout) }
+        // A B the kernels read in place costs no packing, whichever way the product is split.
+        let bReady = bPacked || onyx_sgemm_reads_b_in_place(&problem) != 0
+        let layout = split(m: m, n: n, k: k, threads: threads, aPacked: aPacked, bPacked: bReady)
+        guard layout.rowParts > 1, !bReady, k > 0 else { return try runParts(problem, layout: layout) }
         let count = onyx_sgemm_packed_b_count(k, n)
         _ = try TensorAllocation.checkedBytes(.float, count: count)
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: count)

@@ -86,7 +86,10 @@ enum PoolOps {
         var indices = [Int64](repeating: 0, count: wantsIndices ? result.count : 0)
         let columnMajor = storageOrder == 1 ? columnMajorOffsets(spatial) : nil
         // Taps counted for AveragePool with count_include_pad: inside the padded extent.
-        let paddedTaps = paddedTapCounts(geometry)
+        // Built only when a plane will read it, after the output passed its size check
+        // (with no planes the output is empty however large one plane would be).
+        var paddedTaps: [Int] = []
+        if planes > 0, case .average(includePad: true) = kind { paddedTaps = paddedTapCounts(geometry) }
         for plane in 0..<planes {
             var best = [Double](repeating: -.infinity, count: outputSize)
             var bestIndex = [Int](repeating: -1, count: outputSize)
