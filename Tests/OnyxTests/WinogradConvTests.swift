@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import Onyx
 
@@ -65,5 +66,37 @@ final class WinogradConvTests: XCTestCase {
         XCTAssertFalse(problem.winogradPays)
         let y = try problem.runFloat(x, w, nil, outShape, packed: packed, threads: 1).scalars(as: Float.self)
         XCTAssertEqual(y, [Float](repeating: 60, count: 16))
+    }
+}
+
+/// The im2col unfolding writes the same columns whether it packs them for
+/// the GEMM or leaves them row-major (for kernels that read B in place).
+final class UnfoldingLayoutTests: XCTestCase {
+    func testRowMajorColumnsPackToThePackedUnfolding() throws {
+        var values = DepthwiseConvTests.Values(state: 5)
+        for (input, kernel, strides, pads) in [
+            ([9, 11], [3, 3], [2, 2], [1, 0, 2, 1]), ([7, 7], [7, 7], [1, 1], [3, 3, 3, 3]), ([4, 5, 6], [2, 3, 2], [1, 2, 1], [0, 1, 0, 1, 0, 1]),
+        ] {
+            let attributes = ConvGeometry.Attributes(
+                kernel: kernel, strides: strides, dilations: nil, pads: pads, autoPad: "NOTSET", ceilMode: false)
+            let geometry = try ConvGeometry(attributes, input: input)
+            let taps = try Tensor.checkedCount(kernel), positions = try Tensor.checkedCount(geometry.output)
+            let channels = 3, depth = channels * taps
+            let unfold = try Unfolding(geometry: geometry, taps: taps, positions: positions)
+            let x = values.floats(channels * input.reduce(1, *))
+            var packed = [Float](repeating: .nan, count: onyx_sgemm_packed_b_count(depth, positions))
+            var rows = [Float](repeating: .nan, count: depth * positions)
+            var repacked = packed
+            x.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                packed.withUnsafeMutableBufferPointer { unfold.run(base, channels: channels, into: $0.baseAddress!, threads: 2) }
+                rows.withUnsafeMutableBufferPointer {
+                    unfold.run(base, channels: channels, into: $0.baseAddress!, packed: false, threads: 2)
+                }
+            }
+            repacked.withUnsafeMutableBufferPointer { onyx_sgemm_pack_b(depth, positions, rows, positions, 1, $0.baseAddress) }
+            XCTAssertEqual(packed.map(\.bitPattern), repacked.map(\.bitPattern), "\(input) k\(kernel) s\(strides)")
+            XCTAssertFalse(rows.contains { $0.isNaN }, "every row-major element written")
+        }
     }
 }

@@ -88,6 +88,18 @@ enum Gemm {
         return max(1, min(allowed, work / minimumWorkPerThread))
     }
 
+    /// True when the kernels read a row-major m × n × k product's B where it
+    /// lies instead of packing it (the AVX-512 kernels; see `onyx_sgemm_reads_b_in_place`).
+    static func readsBInPlace(m: Int, n: Int, k: Int) -> Bool {
+        guard m > 0, n > 0, k > 0 else { return false }
+        var problem = onyx_sgemm_problem()
+        (problem.m, problem.n, problem.k) = (m, n, k)
+        problem.b_row_stride = n
+        problem.b_col_stride = 1
+        problem.kernel = Int32(ONYX_KERNEL_AUTO.rawValue)
+        return onyx_sgemm_reads_b_in_place(&problem) != 0
+    }
+
     /// C (m × n, row stride `ldc`) = act(alpha · A · B + beta · C + bias), with A m × k and B k × n.
     /// With beta = 0, C is not read.
     static func multiply(

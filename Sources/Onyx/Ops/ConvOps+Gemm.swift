@@ -64,7 +64,11 @@ extension ConvProblem {
         let inputSize = try Tensor.checkedCount(geometry.input)
         let depth = try Tensor.checkedCount([channelsPerGroup, taps])
         let pointwise = isPointwise
-        let columnCount = pointwise ? 0 : onyx_sgemm_packed_b_count(depth, positions)
+        // Where the GEMM reads a row-major B in place, the columns are unfolded
+        // row-major and never packed; otherwise straight into the packed layout.
+        let rowMajorColumns = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: positions, k: depth)
+        let columnCount = pointwise ? 0
+            : rowMajorColumns ? try Tensor.checkedCount([depth, positions]) : onyx_sgemm_packed_b_count(depth, positions)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
         let packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
@@ -95,11 +99,12 @@ extension ConvProblem {
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
                             guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
                             if let source {
-                                unfold.run(source, channels: channelsPerGroup, into: base, threads: itemThreads)
+                                unfold.run(
+                                    source, channels: channelsPerGroup, into: base, packed: !rowMajorColumns, threads: itemThreads)
                             } else {
                                 base.update(repeating: 0, count: columns.count)
                             }
-                            try multiply(.packedBuffer(base))
+                            try multiply(rowMajorColumns ? .matrix(.rowMajor(base, columns: positions)) : .packedBuffer(base))
                         }
                     }
                 }
@@ -135,29 +140,37 @@ struct Unfolding {
         }
     }
 
-    /// Fills `packed` (`onyx_sgemm_packed_b_count(channels · taps, positions)`
-    /// floats) with the unfolded `channels` planes at `input`.
-    func run(_ input: UnsafePointer<Float>, channels: Int, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+    /// Fills `target` with the unfolded `channels` planes at `input`: in the
+    /// GEMM's packed-B layout (`onyx_sgemm_packed_b_count(channels · taps,
+    /// positions)` floats) when `packed`, else as a row-major
+    /// (channels · taps) × positions matrix.
+    func run(
+        _ input: UnsafePointer<Float>, channels: Int, into target: UnsafeMutablePointer<Float>, packed: Bool = true,
+        threads: Int
+    ) {
         let inputSize = geometry.inputCount
         let depth = channels &* taps
         let parts = min(threads, channels, max(1, depth &* positions / (1 << 16)))
         let body = { (first: Int, last: Int) in
-            var row = [Float](repeating: 0, count: positions)
-            row.withUnsafeMutableBufferPointer { buffer in
-                guard let line = buffer.baseAddress else { return }
+            var lineBuffer = [Float](repeating: 0, count: packed ? positions : 0)
+            lineBuffer.withUnsafeMutableBufferPointer { buffer in
+                let line = buffer.baseAddress
                 for c in first..<last {
                     let plane = input + c &* inputSize
                     for tap in 0..<taps {
+                        let p = c &* taps &+ tap
+                        guard let row = packed ? line : target + p &* positions else { return }
                         if let table {
                             for index in 0..<positions {
                                 let offset = table[tap &* positions &+ index]
-                                line[index] = offset < 0 ? 0 : plane[offset]
+                                row[index] = offset < 0 ? 0 : plane[offset]
                             }
                         } else {
-                            unfoldRow(plane, tap: tap, into: line)
+                            unfoldRow(plane, tap: tap, into: row)
                         }
-                        let p = c &* taps &+ tap
-                        _ = onyx_sgemm_pack_b_part(depth, positions, line, positions, 1, p, p &+ 1, 0, positions, packed)
+                        if packed {
+                            _ = onyx_sgemm_pack_b_part(depth, positions, row, positions, 1, p, p &+ 1, 0, positions, target)
+                        }
                     }
                 }
             }
