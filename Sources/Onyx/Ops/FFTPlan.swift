@@ -19,6 +19,8 @@ struct FFTPlan {
 
     init(length: Int) throws {
         guard length >= 1 else { throw OnyxError.invalidModel("DFT length must be positive, got \(length)") }
+        // Checked before 2 · length - 1 below can overflow.
+        guard length <= 1 << 40 else { throw OnyxError.resourceLimit("DFT length \(length) is too large") }
         self.length = length
         let isPowerOfTwo = length & (length - 1) == 0
         var size = 1
