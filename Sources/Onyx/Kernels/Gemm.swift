@@ -57,6 +57,15 @@ enum Gemm {
         case none
         case relu
         case clip(min: Float, max: Float)
+
+        /// The C kernels' form: an `onyx_activation` and the clip bounds (0 when unused).
+        var c: (kind: Int32, low: Float, high: Float) {
+            switch self {
+            case .none: return (Int32(ONYX_ACTIVATION_NONE.rawValue), 0, 0)
+            case .relu: return (Int32(ONYX_ACTIVATION_RELU.rawValue), 0, 0)
+            case .clip(let low, let high): return (Int32(ONYX_ACTIVATION_CLIP.rawValue), low, high)
+            }
+        }
     }
 
     /// Which microkernel runs; `.portable` exists so tests can check the fallback.
@@ -156,14 +165,7 @@ enum Gemm {
             problem.bias = values
             problem.bias_kind = Int32(ONYX_BIAS_COLUMN.rawValue)
         }
-        switch activation {
-        case .none: problem.activation = Int32(ONYX_ACTIVATION_NONE.rawValue)
-        case .relu: problem.activation = Int32(ONYX_ACTIVATION_RELU.rawValue)
-        case .clip(let low, let high):
-            problem.activation = Int32(ONYX_ACTIVATION_CLIP.rawValue)
-            problem.clip_min = low
-            problem.clip_max = high
-        }
+        (problem.activation, problem.clip_min, problem.clip_max) = activation.c
         let threads = threadCount(requested: requested, work: saturatingProduct(m, n, max(k, 1)))
         try run(problem, threads: threads, aPacked: problem.packed_a != nil, bPacked: problem.packed_b != nil)
     }

@@ -22,14 +22,7 @@ extension ConvProblem {
         phases: Bool = true
     ) throws -> Tensor {
         var shape = PoolOps.planeGeometry(geometry)
-        switch activation {
-        case .none: shape.activation = Int32(ONYX_ACTIVATION_NONE.rawValue)
-        case .relu: shape.activation = Int32(ONYX_ACTIVATION_RELU.rawValue)
-        case .clip(let low, let high):
-            shape.activation = Int32(ONYX_ACTIVATION_CLIP.rawValue)
-            shape.clip_min = low
-            shape.clip_max = high
-        }
+        (shape.activation, shape.clip_min, shape.clip_max) = activation.c
         _ = try Tensor.checkedCount(geometry.input)
         let outputPlane = try Tensor.checkedCount(geometry.output)
         let taps = try Tensor.checkedCount(geometry.kernel)

@@ -71,12 +71,7 @@ extension ConvProblem {
         _ = try TensorAllocation.checkedBytes(.float, count: vCount &+ mCount)
         let scratchCount = withUnsafePointer(to: shape) { Int(onyx_winograd2_scratch_count($0)) }
         let bias = try b?.scalars(as: Float.self) ?? []
-        var kind = Int32(ONYX_ACTIVATION_NONE.rawValue), low: Float = 0, high: Float = 0
-        switch activation {
-        case .none: break
-        case .relu: kind = Int32(ONYX_ACTIVATION_RELU.rawValue)
-        case .clip(let l, let h): (kind, low, high) = (Int32(ONYX_ACTIVATION_CLIP.rawValue), l, h)
-        }
+        let (kind, low, high) = activation.c
         // Every element of both buffers is written by a transform or a GEMM before it is read.
         let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
         let (channels, filters) = (self.channels, self.filters)

@@ -37,8 +37,7 @@ public struct BatchNormAffinePass: GraphPass {
                 guard let rank = known.rank(x), rank >= 2 else {
                     throw GuardFailure("the rank of X \"\(x)\" is not known")
                 }
-                var type = known.elementType(x)
-                if type == nil && opset < 15 { type = index.constant(node.inputs[1])?.elementType }
+                let type = BatchNormFolding.inputElementType(of: node, facts: known, index: index, opset: opset)
                 guard let type, type == .float || type == .double else {
                     throw GuardFailure("X \"\(x)\" is not known to be float or double")
                 }

@@ -31,8 +31,7 @@ public struct ChannelAffinePass: GraphPass {
                 let known = facts ?? ValueFacts(graph)
                 facts = known
                 let x = node.inputs[0]
-                var type = known.elementType(x)
-                if type == nil && opset < 15 { type = index.constant(node.inputs[1])?.elementType }
+                let type = BatchNormFolding.inputElementType(of: node, facts: known, index: index, opset: opset)
                 try require(type == .float, "X \"\(x)\" is not known to be float")
                 let output = node.outputs[0]
                 let taken = graph.allNames().union(context.outerScope)

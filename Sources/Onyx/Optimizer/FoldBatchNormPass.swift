@@ -77,6 +77,14 @@ enum BatchNormFolding {
         }
     }
 
+    /// The element type of a BatchNormalization's X: known from the graph, or,
+    /// before opset 15 (where X and the parameters share one type), the scale's.
+    static func inputElementType(of node: Node, facts: ValueFacts, index: GraphIndex, opset: Int) -> ElementType? {
+        let known = facts.elementType(node.inputs[0])
+        if known == nil && opset < 15 { return index.constant(node.inputs[1])?.elementType }
+        return known
+    }
+
     /// `(s, t)` with `y = x · s + t` per channel, where
     /// `s = scale / sqrt(var + epsilon)` and `t = B − mean · s`, or a
     /// ``GuardFailure`` when the node is not an inference-mode
