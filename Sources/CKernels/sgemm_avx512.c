@@ -219,6 +219,10 @@ ONYX_AVX512 void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const f
         acc1 = _mm512_fmadd_ps(av, b1, acc1);                                                                         \
     } while (0)
 
+#ifndef ONYX_B_PREFETCH
+#define ONYX_B_PREFETCH 32
+#endif
+
 #define ONYX_STEP6x32(u)                                                                                              \
     do {                                                                                                              \
         __m512 b0 = _mm512_maskz_loadu_ps(m0, bl + bs * (u));                                                         \
@@ -251,6 +255,10 @@ ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float 
     /* With 16 columns or fewer the right panel is not read: the left one stands in. */
     const float *ap = a, *bl = b_left, *br = columns > 16 ? b_right : b_left;
     for (size_t p = 0; p < kc; p++) {
+        /* B streams through once when few rows share it (GEMV-like): fetch
+         * ahead, or the FMA chains stalled on misses cap the loads in flight. */
+        _mm_prefetch((const char *)(bl + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(br + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
         ONYX_STEP6x32(0);
         ap += MR;
         bl += bs;

@@ -3,9 +3,10 @@ import XCTest
 
 /// The direct depthwise kernel (`ConvOps+Depthwise.swift`) against the
 /// reference unfold-and-multiply Conv over many geometries, with and without
-/// bias and fused activations, by both of its methods (stride phases and
-/// rows; a 9×9 kernel takes the phase method's multi-pass tap loop), and
-/// across thread counts.
+/// bias and fused activations, by each of its methods (stride phases, rows,
+/// and 16 channels per vector, the blocked one; a 9×9 kernel takes the phase
+/// method's multi-pass tap loop), and across thread counts. The phase and
+/// blocked methods must agree bit for bit.
 final class DepthwiseConvTests: XCTestCase {
     struct Values {
         var state: UInt64
@@ -25,7 +26,8 @@ final class DepthwiseConvTests: XCTestCase {
                 for stride in [1, 2, 3] {
                     for dilation in [1, 2] {
                         for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3]] {
-                            let channels = 3 + cases % 5
+                            // Some counts past one and two blocks of 16 lanes.
+                            let channels = [3, 5, 16, 21, 37][cases % 5]
                             let attributes = ConvGeometry.Attributes(
                                 kernel: nil, strides: [stride, stride], dilations: [dilation, dilation], pads: pads,
                                 autoPad: "NOTSET", ceilMode: false)
@@ -40,9 +42,17 @@ final class DepthwiseConvTests: XCTestCase {
                                 let one = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 1)
                                 let two = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 2)
                                 let rows = try problem.runDepthwise(
-                                    x, w, b, outShape, activation: activation, threads: 1, phases: false)
+                                    x, w, b, outShape, activation: activation, threads: 1, method: .rows)
+                                let phases = try problem.runDepthwise(
+                                    x, w, b, outShape, activation: activation, threads: 2, method: .phases)
+                                let blocked = try problem.runDepthwise(
+                                    x, w, b, outShape, activation: activation, threads: 2, method: .blocked)
                                 let fast = try one.scalars(as: Float.self)
                                 XCTAssertEqual(fast.map(\.bitPattern), try two.scalars(as: Float.self).map(\.bitPattern))
+                                XCTAssertEqual(
+                                    try phases.scalars(as: Float.self).map(\.bitPattern),
+                                    try blocked.scalars(as: Float.self).map(\.bitPattern),
+                                    "blocked: \(height)×\(width) k\(kernel) s\(stride) d\(dilation) \(pads) c\(channels)")
                                 for (index, value) in try rows.scalars(as: Float.self).enumerated() {
                                     XCTAssertEqual(value, fast[index], accuracy: 1e-5, "rows method [\(index)]")
                                 }

@@ -1,25 +1,39 @@
 import CKernels
 
 /// The float32 depthwise Conv fast path: 2-D, one filter per channel
-/// (`group == channels == filters`), any strides, dilations and pads. Each
-/// output plane is computed directly by a C kernel (AVX-512 / AVX2 / baseline
-/// versions chosen at load time): bias, then every tap in (ky, kx) order,
-/// then the activation. The kernel reads the plane through stride phases
-/// kept in a per-worker scratch so all rows form one vector loop (see
-/// `depthwise.c`); with no scratch (a plane too large for it) it adds tap by
-/// tap into whole output rows. Planes are split
-/// across threads; each plane is computed the same way whatever the split,
-/// so results do not depend on the thread count.
+/// (`group == channels == filters`), any strides, dilations and pads, computed
+/// directly by C kernels (AVX-512 / AVX2 / baseline versions chosen at load
+/// time): bias, then every tap in (ky, kx) order, then the activation.
+///
+/// The blocked kernel (`depthwise_blocked.c`) takes every geometry within its
+/// range: 16 channels per vector, each input row transposed once into a ring
+/// that stays in L1. It measured 1.0–2.8× faster than a plane at a time on
+/// MobileNetV2 and EfficientNet-B0 shapes (stride 2 and 7×7 to 28×28 planes
+/// gain most). The plane-at-a-time methods of `depthwise.c` remain as
+/// fallbacks: stride phases in a per-worker scratch (same bits as the blocked
+/// kernel) and, with no scratch, tap by tap into whole output rows. Blocks
+/// of channels (or planes) are split across threads; each output is computed
+/// the same way whatever the split, so results do not depend on the thread
+/// count.
 extension ConvProblem {
     /// True when the direct depthwise kernel applies.
     var isDepthwise2D: Bool {
         geometry.kernel.count == 2 && group == channels && filters == channels && channels > 1
     }
 
-    /// `phases: false` forces the row method (for tests).
+    /// Which depthwise kernel runs: `automatic` takes the blocked one where
+    /// its range allows; the others force one (for tests; all compute the
+    /// same bits, rows aside for taps in the padding).
+    enum DepthwiseMethod: Sendable {
+        case automatic
+        case phases
+        case rows
+        case blocked
+    }
+
     func runDepthwise(
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], activation: Gemm.Activation, threads: Int?,
-        phases: Bool = true
+        method: DepthwiseMethod = .automatic
     ) throws -> Tensor {
         var shape = PoolOps.planeGeometry(geometry)
         (shape.activation, shape.clip_min, shape.clip_max) = activation.c
@@ -27,6 +41,13 @@ extension ConvProblem {
         let outputPlane = try Tensor.checkedCount(geometry.output)
         let taps = try Tensor.checkedCount(geometry.kernel)
         let bias = try b?.scalars(as: Float.self)
+        let blockedCount = withUnsafePointer(to: shape) { Int(onyx_depthwise2d_blocked_scratch_count($0)) }
+        if blockedCount > 0, method == .blocked || method == .automatic {
+            return try runDepthwiseBlocked(
+                x, w, bias, outShape, shape: shape, scratchCount: blockedCount, work: Gemm.saturatingProduct(outputPlane, taps, 16),
+                threads: threads)
+        }
+        let phases = method == .automatic || method == .phases || method == .blocked
         let scratchCount = phases ? withUnsafePointer(to: shape) { Int(onyx_depthwise2d_scratch_count($0)) } : 0
         let geometryCopy = shape
         let planes = batch &* channels
@@ -58,6 +79,39 @@ extension ConvProblem {
                                     biasValues.isEmpty ? nil : biasValues.baseAddress, outBase,
                                     buffer.isEmpty ? nil : buffer.baseAddress)
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The blocked kernel over items of 16 channels of one batch entry.
+    private func runDepthwiseBlocked(
+        _ x: Tensor, _ w: Tensor, _ bias: [Float]?, _ outShape: [Int], shape: onyx_depthwise2d, scratchCount: Int,
+        work: Int, threads: Int?
+    ) throws -> Tensor {
+        let blocks = batch &* ((channels &+ 15) / 16)
+        let geometryCopy = shape
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
+            guard let outBase = out.baseAddress else { return }
+            try x.withElements(Float.self) { input in
+                try w.withElements(Float.self) { weights in
+                    guard let inBase = input.baseAddress, let weightBase = weights.baseAddress else {
+                        outBase.update(repeating: 0, count: out.count)
+                        return
+                    }
+                    try (bias ?? []).withUnsafeBufferPointer { biasValues in
+                        try Gemm.forEachItem(
+                            count: blocks, threads: threads, workPerItem: work,
+                            // Every scratch float is written by the kernel before it is read.
+                            makeScratch: { try FloatScratch(count: scratchCount) }
+                        ) { item, _, scratch in
+                            guard let base = scratch.base else { return }
+                            var geometry = geometryCopy
+                            onyx_depthwise2d_blocked_f32(
+                                &geometry, item, 1, channels, inBase, weightBase,
+                                biasValues.isEmpty ? nil : biasValues.baseAddress, outBase, base)
                         }
                     }
                 }
