@@ -191,6 +191,8 @@ static inline __attribute__((always_inline)) void by_phases(const onyx_depthwise
         compact(p, l, acc, output, ONYX_ACTIVATION_RELU);
     } else if (p->activation == ONYX_ACTIVATION_CLIP) {
         compact(p, l, acc, output, ONYX_ACTIVATION_CLIP);
+    } else if (p->activation == ONYX_ACTIVATION_SILU) {
+        compact(p, l, acc, output, ONYX_ACTIVATION_SILU);
     } else {
         compact(p, l, acc, output, ONYX_ACTIVATION_NONE);
     }

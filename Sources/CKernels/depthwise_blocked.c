@@ -268,6 +268,8 @@ void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, pt
                 activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_RELU, 0, 0);
             } else if (p->activation == ONYX_ACTIVATION_CLIP) {
                 activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_CLIP, p->clip_min, p->clip_max);
+            } else if (p->activation == ONYX_ACTIVATION_SILU) {
+                activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_SILU, 0, 0);
             }
             drain_row(p, row_out, valid, oy, out);
         }

@@ -1,6 +1,7 @@
 /* The sgemm driver: k blocking, packing, cache blocking, kernel dispatch. */
 #include "onyx_gemm.h"
 #include "sgemm_internal.h"
+#include "approx.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -70,6 +71,8 @@ void onyx_tile_finish(const float *acc, float *c, ptrdiff_t ldc, const onyx_tile
                     float v = e->clip_min > r[j] ? e->clip_min : r[j];
                     r[j] = e->clip_max < v ? e->clip_max : v;
                 }
+            } else if (e->activation == ONYX_ACTIVATION_SILU) {
+                for (int j = 0; j < NR; j++) r[j] = silu_approx(r[j]);
             }
         }
         for (int j = 0; j < NR; j++) row[j] = r[j];

@@ -2,6 +2,7 @@
  * only after __builtin_cpu_supports says the CPU has AVX2 and FMA. */
 #include "sgemm_internal.h"
 #include "onyx_gemm.h"
+#include "approx.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -49,6 +50,9 @@ static inline __attribute__((always_inline)) ONYX_AVX2 void finish_row(float *c,
     }
     _mm256_storeu_ps(c, r0);
     _mm256_storeu_ps(c + 8, r1);
+    if (e->last && e->activation == ONYX_ACTIVATION_SILU) {
+        for (int j = 0; j < 16; j++) c[j] = silu_approx(c[j]);
+    }
 }
 
 #define ONYX_STEP(u)                                                                                                  \
@@ -125,6 +129,8 @@ static inline __attribute__((always_inline)) ONYX_AVX2 float finish_one(float *c
         } else if (e->activation == ONYX_ACTIVATION_CLIP) {
             r = e->clip_min > r ? e->clip_min : r;
             r = e->clip_max < r ? e->clip_max : r;
+        } else if (e->activation == ONYX_ACTIVATION_SILU) {
+            r = silu_approx(r);
         }
     }
     return r;

@@ -13,6 +13,7 @@
  * (the masked kernels then load only the columns inside B). */
 #include "sgemm_internal.h"
 #include "onyx_gemm.h"
+#include "approx.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -60,6 +61,9 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float
     }
     _mm512_storeu_ps(c, r0);
     _mm512_storeu_ps(c + 16, r1);
+    if (e->last && e->activation == ONYX_ACTIVATION_SILU) {
+        for (int j = 0; j < 32; j++) c[j] = silu_approx(c[j]);
+    }
 }
 
 #define ONYX_ROW(acc0, acc1, panel, i, u)                                                                             \
@@ -152,6 +156,11 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row16(float
             r = _mm512_max_ps(_mm512_setzero_ps(), r);
         } else if (e->activation == ONYX_ACTIVATION_CLIP) {
             r = _mm512_min_ps(_mm512_set1_ps(e->clip_max), _mm512_max_ps(_mm512_set1_ps(e->clip_min), r));
+        } else if (e->activation == ONYX_ACTIVATION_SILU) {
+            float t[16] __attribute__((aligned(64)));
+            _mm512_store_ps(t, r);
+            for (int j = 0; j < 16; j++) t[j] = silu_approx(t[j]);
+            r = _mm512_load_ps(t);
         }
     }
     _mm512_mask_storeu_ps(c, mask, r);

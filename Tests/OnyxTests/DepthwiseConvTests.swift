@@ -38,7 +38,7 @@ final class DepthwiseConvTests: XCTestCase {
                             else { continue }
                             XCTAssertTrue(problem.isDepthwise2D)
                             let reference = try problem.run(Float.self, x, w, b, outShape).scalars(as: Float.self)
-                            for activation in [Gemm.Activation.none, .relu, .clip(min: -0.2, max: 0.3)] {
+                            for activation in [Gemm.Activation.none, .relu, .clip(min: -0.2, max: 0.3), .silu] {
                                 let one = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 1)
                                 let two = try problem.runDepthwise(x, w, b, outShape, activation: activation, threads: 2)
                                 let rows = try problem.runDepthwise(
@@ -92,6 +92,7 @@ extension Gemm.Activation {
         case .none: return value
         case .relu: return max(value, 0)
         case .clip(let low, let high): return min(max(value, low), high)
+        case .silu: return value / (1 + exp(-value))
         }
     }
 }

@@ -218,10 +218,43 @@ final class GemmTests: XCTestCase {
                             case .none: break
                             case .relu: expected = max(expected, 0)
                             case .clip(let low, let high): expected = min(max(expected, low), high)
+                            case .silu: XCTFail("SiLU is checked bit for bit in testSiLUEpilogueGivesTheUnfusedBits")
                             }
                             XCTAssertEqual(fused.out[i * n + j], expected, accuracy: 1e-6, "\(m)×\(n)×\(k) \(activation) row \(perRow)")
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The SiLU epilogue gives exactly the bits of the elementwise SiLU run
+    /// after the plain product, in every kernel: 12x32 and masked 12x16 /
+    /// 6x32 blocks, the narrow one (n ≤ 4) and the 6x16 tiles, with packed
+    /// and in-place B, and over k blocks; the portable fallback within 1e-6.
+    func testSiLUEpilogueGivesTheUnfusedBits() throws {
+        let silu = try FusedActivation(.silu)
+        for (m, n, k) in [(7, 19, 5), (13, 33, 300), (24, 64, 40), (30, 3, 17), (1, 1000, 70), (5, 1, 9)] {
+            for kernel in [Gemm.KernelChoice.automatic, .noWide, .portable] {
+                for packB in [false, true] {
+                    let bias = (0..<m).map { Float($0 % 5) * 0.25 - 0.5 }
+                    let problem = Case(m: m, n: n, k: k, alpha: 0.5, beta: 1)
+                    let plain = try problem.run(kernel: kernel, packB: packB, bias: bias, biasPerRow: true)
+                    let fused = try problem.run(kernel: kernel, packB: packB, bias: bias, biasPerRow: true, activation: .silu)
+                    var expected = plain.out
+                    expected.withUnsafeMutableBufferPointer { buffer in
+                        silu.apply(buffer)
+                    }
+                    if kernel == .portable {
+                        // Built without FMA here, unlike the elementwise loop this CPU runs
+                        // (on a CPU without AVX2 both take the baseline code and agree).
+                        for (index, value) in fused.out.enumerated() {
+                            XCTAssertEqual(value, expected[index], accuracy: 1e-6 * max(1, abs(expected[index])))
+                        }
+                    } else {
+                        XCTAssertEqual(fused.out.map(\.bitPattern), expected.map(\.bitPattern), "\(m)×\(n)×\(k) \(kernel) packB \(packB)")
+                    }
+                    XCTAssertTrue(fused.out.contains { $0 < 0 } && fused.out.contains { $0 > 0 })
                 }
             }
         }

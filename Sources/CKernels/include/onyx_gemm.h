@@ -47,6 +47,8 @@ typedef enum {
     ONYX_ACTIVATION_RELU = 1,
     /** min(max(x, clip_min), clip_max); NaN stays NaN. */
     ONYX_ACTIVATION_CLIP = 2,
+    /** x * sigmoid(x), the same bits as onyx_unary_f32's ONYX_UNARY_SILU. */
+    ONYX_ACTIVATION_SILU = 3,
 } onyx_activation;
 
 typedef enum {

@@ -15,7 +15,7 @@ extern "C" {
 typedef struct {
     ptrdiff_t in_h, in_w, out_h, out_w;
     ptrdiff_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
-    /** ONYX_ACTIVATION_NONE, _RELU or _CLIP (NaN stays NaN for RELU). */
+    /** ONYX_ACTIVATION_NONE, _RELU, _CLIP (NaN stays NaN for RELU) or _SILU. */
     int activation;
     float clip_min, clip_max;
 } onyx_depthwise2d;

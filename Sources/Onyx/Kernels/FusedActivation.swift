@@ -85,6 +85,7 @@ struct FusedActivation: Sendable, Equatable {
         switch kind {
         case .relu: return .relu
         case .clip: return .clip(min: parameters[0], max: parameters[1])
+        case .silu: return .silu
         default: return nil
         }
     }

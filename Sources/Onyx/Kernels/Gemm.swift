@@ -57,6 +57,8 @@ enum Gemm {
         case none
         case relu
         case clip(min: Float, max: Float)
+        /// x · sigmoid(x), the bits of the unfused SiLU (the same C approximation).
+        case silu
 
         /// The C kernels' form: an `onyx_activation` and the clip bounds (0 when unused).
         var c: (kind: Int32, low: Float, high: Float) {
@@ -64,6 +66,7 @@ enum Gemm {
             case .none: return (Int32(ONYX_ACTIVATION_NONE.rawValue), 0, 0)
             case .relu: return (Int32(ONYX_ACTIVATION_RELU.rawValue), 0, 0)
             case .clip(let low, let high): return (Int32(ONYX_ACTIVATION_CLIP.rawValue), low, high)
+            case .silu: return (Int32(ONYX_ACTIVATION_SILU.rawValue), 0, 0)
             }
         }
     }
