@@ -23,6 +23,14 @@
 #ifndef ONYX_MC
 #define ONYX_MC 144
 #endif
+#ifndef ONYX_SHALLOW_FLOATS
+/* mc x kc blocks of A up to this size (16 KB) are walked row band first
+ * when the kc x nc block of B is at most ONYX_SHALLOW_B_FLOATS (512 KB). */
+#define ONYX_SHALLOW_FLOATS 4096
+#endif
+#ifndef ONYX_SHALLOW_B_FLOATS
+#define ONYX_SHALLOW_B_FLOATS (128 * 1024)
+#endif
 #ifndef ONYX_NC
 #define ONYX_NC 3072
 #endif
@@ -347,7 +355,36 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
         wide_columns = nc / (2 * NR) * (2 * NR);
         size_t wide_rows = mc / (2 * MR) * (2 * MR);
         onyx_tile_epilogue e = *base;
-        for (size_t jr = 0; jr < wide_columns; jr += 2 * NR) {
+        /* A shallow block (A's rows for it fit in L1 whatever their number,
+         * and B's block stays in L2 to be read again by each band) goes row
+         * band by row band, so C is written a few rows at a time
+         * along their length rather than down all mc rows at once: with
+         * little arithmetic per output, the scattered row streams otherwise
+         * stall on write misses. Same tiles, same bits, other order. */
+        int shallow = mc * kc <= ONYX_SHALLOW_FLOATS && kc * nc <= ONYX_SHALLOW_B_FLOATS && mc > 2 * MR && nc > 2 * NR;
+        if (shallow) {
+            for (size_t ir = 0; ir < mc; ir += 2 * MR) {
+                int pair = ir + 2 * MR <= wide_rows;
+                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
+                for (size_t jr = 0; jr < wide_columns; jr += 2 * NR) {
+                    e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
+                    if (pair) {
+                        wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * bl.panel_step,
+                             bp + (jr + NR) * bl.panel_step, bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc,
+                             &e);
+                        continue;
+                    }
+                    for (size_t i = ir; i < mc && i < ir + 2 * MR; i += MR) {
+                        e.row_bias = e.last && row_bias ? row_bias + i : NULL;
+                        onyx_kernel_6x32_avx512(kc, ap + i * kc, bp + jr * bl.panel_step,
+                                                bp + (jr + NR) * bl.panel_step, bl.b_stride,
+                                                c + (ptrdiff_t)i * ldc + (ptrdiff_t)jr, ldc, min_size(MR, mc - i), 2 * NR,
+                                                &e);
+                    }
+                }
+            }
+        }
+        for (size_t jr = 0; jr < wide_columns && !shallow; jr += 2 * NR) {
             e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
             for (size_t ir = 0; ir < wide_rows; ir += 2 * MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
