@@ -180,7 +180,13 @@ static inline __attribute__((always_inline)) void compute_row(ptrdiff_t kh, ptrd
     const v16 bias = *(const v16u *)bias_lanes;
     const ptrdiff_t sx = sw * lanes;
     ptrdiff_t ox = 0;
-    for (; ox + 4 <= out_w; ox += 4) {
+    for (;; ox += 4) {
+        /* A last partial block is redone as the four outputs ending the row
+         * (those it shares with the block before come out the same). */
+        if (ox + 4 > out_w) {
+            if (ox == out_w || out_w < 4) break;
+            ox = out_w - 4;
+        }
         v16 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
         for (ptrdiff_t ky = 0; ky < kh; ky++) {
             const float *line = lines[ky] + ox * sx;
@@ -197,6 +203,10 @@ static inline __attribute__((always_inline)) void compute_row(ptrdiff_t kh, ptrd
         *(v16u *)(out + (ox + 1) * lanes) = a1;
         *(v16u *)(out + (ox + 2) * lanes) = a2;
         *(v16u *)(out + (ox + 3) * lanes) = a3;
+        if (ox + 4 == out_w) {
+            ox = out_w;
+            break;
+        }
     }
     for (; ox < out_w; ox++) {
         v16 a0 = bias;

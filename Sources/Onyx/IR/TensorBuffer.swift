@@ -213,7 +213,7 @@ final class MappedBlockCache: @unchecked Sendable {
 /// ``MappedBlockCache`` (so a kernel called every run does not fault in fresh
 /// pages each time), smaller ones come from malloc. The contents start
 /// undefined: the kernel must write each element before reading it. The
-/// memory is given back when the object goes.
+/// memory is 64-byte aligned and given back when the object goes.
 final class FloatScratch {
     let base: UnsafeMutablePointer<Float>?
     let count: Int
@@ -231,7 +231,10 @@ final class FloatScratch {
             base = pointer.bindMemory(to: Float.self, capacity: count)
         } else {
             mappedLength = 0
-            base = count > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: count) : nil
+            // Cache-line aligned: the kernels load whole vectors from it.
+            base = count > 0
+                ? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: count)
+                : nil
         }
     }
 
@@ -240,7 +243,7 @@ final class FloatScratch {
         if mappedLength > 0 {
             MappedBlockCache.shared.release(UnsafeMutableRawPointer(base), length: mappedLength)
         } else {
-            base.deallocate()
+            UnsafeMutableRawPointer(base).deallocate()
         }
     }
 }
