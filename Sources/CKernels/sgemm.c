@@ -352,9 +352,21 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                       const onyx_tile_epilogue *base, const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
     if (wide && kc > 0) {
-        wide_columns = nc / (2 * NR) * (2 * NR);
-        size_t wide_rows = mc / (2 * MR) * (2 * MR);
         onyx_tile_epilogue e = *base;
+        /* At most 4 rows (a batch of 4 times a weight matrix, as in a
+         * recurrent step): 4x64 blocks, whose every FMA counts, where the
+         * 6-row kernels would spend a third of theirs on padding rows. */
+        size_t first = 0;
+        if (mc <= 4) {
+            e.row_bias = e.last && row_bias ? row_bias : NULL;
+            for (; first + 4 * NR <= nc; first += 4 * NR) {
+                e.col_bias = e.last && col_bias ? col_bias + first : NULL;
+                onyx_kernel_4x64_avx512(kc, ap, bp + first * bl.panel_step, (ptrdiff_t)(NR * bl.panel_step),
+                                        bl.b_stride, c + (ptrdiff_t)first, ldc, mc, &e);
+            }
+        }
+        wide_columns = first + (nc - first) / (2 * NR) * (2 * NR);
+        size_t wide_rows = mc / (2 * MR) * (2 * MR);
         /* A shallow block (A's rows for it fit in L1 whatever their number,
          * and B's block stays in L2 to be read again by each band) goes row
          * band by row band, so C is written a few rows at a time
@@ -384,7 +396,7 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
                 }
             }
         }
-        for (size_t jr = 0; jr < wide_columns && !shallow; jr += 2 * NR) {
+        for (size_t jr = first; jr < wide_columns && !shallow; jr += 2 * NR) {
             e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
             for (size_t ir = 0; ir < wide_rows; ir += 2 * MR) {
                 e.row_bias = e.last && row_bias ? row_bias + ir : NULL;

@@ -277,4 +277,54 @@ ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float 
     for (size_t i = 0; i < rows; i++) finish_row32_masked(c + (ptrdiff_t)i * ldc, left[i], right[i], (int)i, m0, m1, e);
 }
 
+ONYX_AVX512 void onyx_kernel_4x64_avx512(size_t kc, const float *a, const float *b, ptrdiff_t panel_step,
+                                        ptrdiff_t bs, float *c, ptrdiff_t ldc, size_t rows,
+                                        const onyx_tile_epilogue *e) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+    __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    const float *b0 = b, *b1 = b + panel_step, *b2 = b + 2 * panel_step, *b3 = b + 3 * panel_step;
+    const float *ap = a;
+    for (size_t p = 0; p < kc; p++) {
+        _mm_prefetch((const char *)(b0 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b1 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b2 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b3 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
+        __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1), v2 = _mm512_loadu_ps(b2), v3 = _mm512_loadu_ps(b3);
+        __m512 a0 = _mm512_set1_ps(ap[0]);
+        c00 = _mm512_fmadd_ps(a0, v0, c00);
+        c01 = _mm512_fmadd_ps(a0, v1, c01);
+        c02 = _mm512_fmadd_ps(a0, v2, c02);
+        c03 = _mm512_fmadd_ps(a0, v3, c03);
+        __m512 a1 = _mm512_set1_ps(ap[1]);
+        c10 = _mm512_fmadd_ps(a1, v0, c10);
+        c11 = _mm512_fmadd_ps(a1, v1, c11);
+        c12 = _mm512_fmadd_ps(a1, v2, c12);
+        c13 = _mm512_fmadd_ps(a1, v3, c13);
+        __m512 a2 = _mm512_set1_ps(ap[2]);
+        c20 = _mm512_fmadd_ps(a2, v0, c20);
+        c21 = _mm512_fmadd_ps(a2, v1, c21);
+        c22 = _mm512_fmadd_ps(a2, v2, c22);
+        c23 = _mm512_fmadd_ps(a2, v3, c23);
+        __m512 a3 = _mm512_set1_ps(ap[3]);
+        c30 = _mm512_fmadd_ps(a3, v0, c30);
+        c31 = _mm512_fmadd_ps(a3, v1, c31);
+        c32 = _mm512_fmadd_ps(a3, v2, c32);
+        c33 = _mm512_fmadd_ps(a3, v3, c33);
+        ap += MR;
+        b0 += bs;
+        b1 += bs;
+        b2 += bs;
+        b3 += bs;
+    }
+    __m512 sums[4][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}};
+    onyx_tile_epilogue right = *e;
+    if (e->col_bias) right.col_bias = e->col_bias + 32;
+    for (size_t i = 0; i < rows && i < 4; i++) {
+        finish_row32(c + (ptrdiff_t)i * ldc, sums[i][0], sums[i][1], (int)i, e);
+        finish_row32(c + (ptrdiff_t)i * ldc + 32, sums[i][2], sums[i][3], (int)i, &right);
+    }
+}
+
 #endif

@@ -332,7 +332,7 @@ final class GemmTests: XCTestCase {
     /// of the 6x16 kernel, epilogues included, whatever the edges and the
     /// order the blocks go in (shallow blocks go row band first).
     func testWideBlocksMatchNarrowTilesBitwise() throws {
-        let shapes = [(12, 32, 5), (24, 64, 300), (13, 33, 17), (144, 96, 257), (150, 47, 520), (35, 70, 1), (11, 31, 40), (40, 100, 16)]
+        let shapes = [(12, 32, 5), (24, 64, 300), (13, 33, 17), (144, 96, 257), (150, 47, 520), (35, 70, 1), (11, 31, 40), (40, 100, 16), (4, 200, 37), (3, 64, 300), (1, 130, 9)]
         for (m, n, k) in shapes {
             for (packA, transB) in [(false, false), (true, true)] {
                 let shape = Case(m: m, n: n, k: k, transB: transB, padC: 3, alpha: 0.75, beta: 0.5)

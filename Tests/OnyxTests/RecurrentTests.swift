@@ -120,6 +120,22 @@ final class RecurrentTests: XCTestCase {
         try check(setup)
     }
 
+    /// With W and R initializers the LSTM packs them when the plan is built
+    /// (the fast path then never decodes them; the reference path, for short
+    /// sequences, decodes them after all): the same checks hold.
+    func testLSTMWithConstantWeights() throws {
+        var setup = Setup(op: "LSTM", directions: 2, layout: 0, lengths: nil, peepholes: true)
+        setup.constantWeights = true
+        try check(setup)
+        var short = Setup(op: "LSTM", directions: 2, layout: 0, lengths: [1, 3, 2])
+        short.constantWeights = true
+        try check(short)
+        var double = Setup(op: "LSTM", directions: 1, layout: 0, lengths: nil)
+        double.constantWeights = true
+        double.double = true
+        try check(double)
+    }
+
     func testGRUBidirectionalWithShortSequence() throws {
         try check(Setup(op: "GRU", directions: 2, layout: 0, lengths: [1, 3, 2]))
         var linear = Setup(op: "GRU", directions: 2, layout: 0, lengths: [1, 3, 2])
@@ -161,6 +177,8 @@ final class RecurrentTests: XCTestCase {
         var linearBeforeReset = false
         var clip: Double?
         var double = false
+        /// W and R as initializers rather than fed inputs.
+        var constantWeights = false
         var activations: (names: [String], alpha: [Float], beta: [Float])?
         var functions: [[(Double) -> Double]]?
         let seq = 3, batch = 3, input = 2, hidden = 3
@@ -263,7 +281,9 @@ final class RecurrentTests: XCTestCase {
             if !activations.alpha.isEmpty { attributes.append(.floats("activation_alpha", activations.alpha)) }
             if !activations.beta.isEmpty { attributes.append(.floats("activation_beta", activations.beta)) }
         }
-        let outputs = try SingleOp.run(s.op, opset: 22, inputs: inputs, attributes: attributes, outputs: 1 + s.stateCount)
+        let outputs = try SingleOp.run(
+            s.op, opset: 22, inputs: inputs, attributes: attributes, outputs: 1 + s.stateCount,
+            constants: s.constantWeights ? ["w", "r"] : [])
 
         XCTAssertEqual(outputs[0].shape, batchMajor ? [B, T, D, H] : [T, D, B, H], file: file, line: line)
         let actualY = try outputs[0].doubleValues()

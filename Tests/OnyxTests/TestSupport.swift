@@ -73,24 +73,27 @@ extension TestPaths {
 enum SingleOp {
     /// Builds a one-node model of `opType` at `opset`, feeds `inputs`
     /// (name, tensor; an empty name omits an optional input), and returns
-    /// the outputs in order.
+    /// the outputs in order. Inputs named in `constants` are initializers
+    /// instead (what the kernel sees when the plan is built).
     static func run(
         _ opType: String, opset: Int = 21, domain: String = "", inputs: [(String, Tensor)],
-        attributes: [Attribute] = [], outputs: Int = 1
+        attributes: [Attribute] = [], outputs: Int = 1, constants: Set<String> = []
     ) throws -> [Tensor] {
         let outputNames = (0..<outputs).map { "out\($0)" }
         let node = Node(
             name: "node", opType: opType, domain: domain, inputs: inputs.map(\.0), outputs: outputNames,
             attributes: attributes)
-        let graph = Graph(
+        var graph = Graph(
             name: "single", nodes: [node],
-            inputs: inputs.filter { !$0.0.isEmpty }.map { ValueInfo(name: $0.0, type: .tensor(elementType: $0.1.elementType, shape: nil)) },
+            inputs: inputs.filter { !$0.0.isEmpty && !constants.contains($0.0) }
+                .map { ValueInfo(name: $0.0, type: .tensor(elementType: $0.1.elementType, shape: nil)) },
             outputs: outputNames.map { ValueInfo(name: $0, type: nil) })
+        for (name, tensor) in inputs where constants.contains(name) { graph.constants[name] = tensor }
         var imports = [OpsetImport(domain: "", version: opset)]
         if !domain.isEmpty { imports.append(OpsetImport(domain: domain, version: 1)) }
         let session = try Session(model: Model(opsetImports: imports, graph: graph))
         var feeds: [String: Tensor] = [:]
-        for (name, tensor) in inputs where !name.isEmpty { feeds[name] = tensor }
+        for (name, tensor) in inputs where !name.isEmpty && !constants.contains(name) { feeds[name] = tensor }
         let results = try session.run(feeds)
         return try outputNames.map { name in
             guard let tensor = results[name] else { throw OnyxError.invalidModel("no output \(name)") }

@@ -10,6 +10,35 @@ import CKernels
 /// projected slice; otherwise Sigmoid and Tanh gates use the C loops of
 /// ``FloatElementwise``. Same formulas and gate order as ``LSTMOps/run(_:_:_:inputForget:)``.
 extension LSTMOps {
+    /// Constant W and R, each direction's matrix transposed and packed as
+    /// the GEMM's B when the plan is built (Wᵀ: input × 4·hidden, Rᵀ:
+    /// hidden × 4·hidden), so a run neither decodes nor packs them.
+    struct PackedWeights: Sendable {
+        let w: PackedConstant?
+        let r: PackedConstant?
+
+        /// True when both are packed and are these very tensors.
+        func matches(_ w: Tensor, _ r: Tensor) -> Bool {
+            guard let packedW = self.w, let packedR = self.r else { return false }
+            return packedW.matches(w) && packedR.matches(r)
+        }
+    }
+
+    /// Each direction of a constant float `[directions, rows, columns]`
+    /// tensor as the packed B operand Mᵀ (columns × rows), or nil.
+    static func packedTransposes(_ tensor: Tensor?) -> PackedConstant? {
+        guard let tensor, tensor.elementType == .float, tensor.shape.count == 3, tensor.count > 0 else { return nil }
+        let (directions, rows, columns) = (tensor.shape[0], tensor.shape[1], tensor.shape[2])
+        guard let matrices = try? tensor.withElements(Float.self, { values in
+            try (0..<directions).map { d in
+                try PackedMatrix(
+                    .b, rows: columns, columns: rows,
+                    from: Gemm.Matrix.rowMajor(values.baseAddress.map { $0 + d * rows * columns }, columns: columns).transposed)
+            }
+        }) else { return nil }
+        return PackedConstant(tensor, matrices: matrices)
+    }
+
     /// True when the fast path applies to these operands.
     static func fastPathApplies(_ p: RecurrentOperands<Float>) -> Bool {
         !p.attributes.batchMajor && p.lengths.allSatisfy { $0 == p.seqLength } && p.seqLength > 0 && p.batch > 0
@@ -18,7 +47,7 @@ extension LSTMOps {
 
     static func runFast(
         _ p: RecurrentOperands<Float>, _ inputs: [Value?], _ attributes: RecurrentAttributes, inputForget: Bool,
-        peepholes: [Float], threads: Int?
+        peepholes: [Float], threads: Int?, packed: PackedWeights? = nil
     ) throws -> [Value?] {
         let (hidden, batch, rows, steps) = (p.hidden, p.batch, p.rows, p.seqLength)
         let initialH = try p.initialState(try inputs.optionalTensor(5), "initial_h")
@@ -27,7 +56,8 @@ extension LSTMOps {
         var y = try RecurrentOperands<Float>.buffer(wantY ? try Tensor.checkedCount(p.yShape) : 0)
         var finalH = [Float](repeating: 0, count: p.directions * batch * hidden)
         var finalC = finalH
-        var projected = try RecurrentOperands<Float>.buffer(try Tensor.checkedCount([steps, batch, rows]))
+        // Every element is written by the input projection (beta 0) before it is read.
+        let projected = try FloatScratch(count: try Tensor.checkedCount([steps, batch, rows]))
         var gates = [Float](repeating: 0, count: batch * rows)
         var cellActivation = [Float](repeating: 0, count: hidden)
         let clip = attributes.clip
@@ -40,17 +70,16 @@ extension LSTMOps {
             try p.x.withUnsafeBufferPointer { x in
                 try p.w.withUnsafeBufferPointer { w in
                     try bias.withUnsafeBufferPointer { biasValues in
-                        try projected.withUnsafeMutableBufferPointer { out in
-                            guard let outBase = out.baseAddress, let biasBase = biasValues.baseAddress else { return }
-                            try Gemm.multiply(
-                                m: steps * batch, n: rows, k: p.inputSize, a: .matrix(.rowMajor(x.baseAddress, columns: p.inputSize)),
-                                b: .matrix(Gemm.Matrix.rowMajor(w.baseAddress.map { $0 + d * rows * p.inputSize }, columns: p.inputSize).transposed),
-                                c: outBase, ldc: rows, bias: .column(biasBase), threads: threads)
-                        }
+                        guard let outBase = projected.base, let biasBase = biasValues.baseAddress else { return }
+                        let weights: Gemm.Operand = packed?.w.map { .packed($0.matrices[d]) }
+                            ?? .matrix(Gemm.Matrix.rowMajor(w.baseAddress.map { $0 + d * rows * p.inputSize }, columns: p.inputSize).transposed)
+                        try Gemm.multiply(
+                            m: steps * batch, n: rows, k: p.inputSize, a: .matrix(.rowMajor(x.baseAddress, columns: p.inputSize)),
+                            b: weights, c: outBase, ldc: rows, bias: .column(biasBase), threads: threads)
                     }
                 }
             }
-            let recurrent = try p.r.withUnsafeBufferPointer { r in
+            let recurrent = try packed?.r.map { $0.matrices[d] } ?? p.r.withUnsafeBufferPointer { r in
                 try PackedMatrix(
                     .b, rows: hidden, columns: rows,
                     from: Gemm.Matrix.rowMajor(r.baseAddress.map { $0 + d * rows * hidden }, columns: hidden).transposed)
@@ -64,8 +93,8 @@ extension LSTMOps {
                 let t = attributes.isReverse(d) ? steps - 1 - step : step
                 if defaultCell {
                     // The step's projected slice takes the recurrent product in place and is the gates.
-                    try projected.withUnsafeMutableBufferPointer { out in
-                        guard let gBase = out.baseAddress.map({ $0 + t * batch * rows }) else { return }
+                    do {
+                        guard let gBase = projected.base.map({ $0 + t * batch * rows }) else { continue }
                         try h.withUnsafeMutableBufferPointer { hp in
                             try Gemm.multiply(
                                 m: batch, n: rows, k: hidden, a: .matrix(.rowMajor(hp.baseAddress, columns: hidden)),
@@ -83,7 +112,9 @@ extension LSTMOps {
                     }
                     continue
                 }
-                for j in 0..<batch * rows { gates[j] = projected[t * batch * rows + j] }
+                if let base = projected.base {
+                    for j in 0..<batch * rows { gates[j] = base[t * batch * rows + j] }
+                }
                 try h.withUnsafeBufferPointer { hp in
                     try gates.withUnsafeMutableBufferPointer { g in
                         guard let gBase = g.baseAddress else { return }

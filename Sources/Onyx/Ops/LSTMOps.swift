@@ -19,20 +19,27 @@ enum LSTMOps {
             let attributes = try RecurrentAttributes(
                 context, defaultActivations: ["Sigmoid", "Tanh", "Tanh"], outputs: 3)
             let inputForget = try context.int("input_forget", default: 0) != 0
+            let constants = context.constantInputs
+            let packed = PackedWeights(
+                w: packedTransposes(constants.count > 1 ? constants[1] : nil),
+                r: packedTransposes(constants.count > 2 ? constants[2] : nil))
             return ClosureKernel { inputs, run in
                 if try inputs.tensor(0).elementType == .double {
                     return try self.run(Double.self, inputs, attributes, inputForget: inputForget)
                 }
-                return try self.run(Float.self, inputs, attributes, inputForget: inputForget, threads: run.options.threads)
+                return try self.run(
+                    Float.self, inputs, attributes, inputForget: inputForget, threads: run.options.threads, packed: packed)
             }
         }
     }
 
     static func run<S: RecurrentScalar>(
         _ type: S.Type, _ inputs: [Value?], _ attributes: RecurrentAttributes, inputForget: Bool,
-        threads: Int? = nil, allowFast: Bool = true
+        threads: Int? = nil, allowFast: Bool = true, packed: PackedWeights = PackedWeights(w: nil, r: nil)
     ) throws -> [Value?] {
-        let p = try RecurrentOperands<S>(inputs, attributes, gates: 4)
+        // With W and R packed at plan time the fast path reads neither decoded.
+        let prepacked = try allowFast && S.self == Float.self && packed.matches(inputs.tensor(1), inputs.tensor(2))
+        var p = try RecurrentOperands<S>(inputs, attributes, gates: 4, decodeWeights: !prepacked)
         let (hidden, batch) = (p.hidden, p.batch)
         let initialH = try p.initialState(try inputs.optionalTensor(5), "initial_h")
         let initialC = try p.initialState(try inputs.optionalTensor(6), "initial_c")
@@ -49,8 +56,10 @@ enum LSTMOps {
         if allowFast, let floats = p as? RecurrentOperands<Float>, let floatPeepholes = peepholes as? [Float],
            fastPathApplies(floats) {
             return try runFast(
-                floats, inputs, attributes, inputForget: inputForget, peepholes: floatPeepholes, threads: threads)
+                floats, inputs, attributes, inputForget: inputForget, peepholes: floatPeepholes, threads: threads,
+                packed: prepacked ? packed : nil)
         }
+        if prepacked { p = try RecurrentOperands<S>(inputs, attributes, gates: 4) }
         let wantY = attributes.requested.first ?? false
         var y = try RecurrentOperands<S>.buffer(wantY ? try Tensor.checkedCount(p.yShape) : 0)
         var finalH = [S](repeating: 0, count: p.directions * batch * hidden)

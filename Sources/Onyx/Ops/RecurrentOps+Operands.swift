@@ -17,6 +17,8 @@ struct RecurrentOperands<S: RecurrentScalar> {
     let hidden: Int
     let directions: Int
     let x: [S]
+    /// W and R decoded, or empty when the caller took them packed at plan
+    /// time (`decodeWeights: false`) and reads neither.
     let w: [S]
     let r: [S]
     /// `[dirs, 2·gates·hidden]`: Wb then Rb for each direction.
@@ -26,7 +28,7 @@ struct RecurrentOperands<S: RecurrentScalar> {
     /// Rows of W and R per direction.
     var rows: Int { gates &* hidden }
 
-    init(_ inputs: [Value?], _ attributes: RecurrentAttributes, gates: Int) throws {
+    init(_ inputs: [Value?], _ attributes: RecurrentAttributes, gates: Int, decodeWeights: Bool = true) throws {
         let xTensor = try inputs.tensor(0)
         let wTensor = try inputs.tensor(1)
         let rTensor = try inputs.tensor(2)
@@ -53,8 +55,8 @@ struct RecurrentOperands<S: RecurrentScalar> {
         try Self.expect(wTensor, "W", [directions, rows, inputSize], elementType)
         try Self.expect(rTensor, "R", [directions, rows, hidden], elementType)
         x = try S.decode(xTensor)
-        w = try S.decode(wTensor)
-        r = try S.decode(rTensor)
+        w = decodeWeights ? try S.decode(wTensor) : []
+        r = decodeWeights ? try S.decode(rTensor) : []
         if let b = try inputs.optionalTensor(3) {
             try Self.expect(b, "B", [directions, biasWidth], elementType)
             bias = try S.decode(b)
