@@ -117,6 +117,9 @@ typedef enum {
  */
 void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, float beta);
 
+/** out[i] = src[i * stride] for i < n (any stride, negative too). */
+void onyx_gather_strided_f32(size_t n, const float *src, ptrdiff_t stride, float *out);
+
 /**
  * Softmax (or, with log_softmax, LogSoftmax) of each of `rows` contiguous rows
  * of n floats: exp(x - max) / sum, the sum accumulated in float lanes then

@@ -204,8 +204,8 @@ struct Unfolding {
             if low > 0 { target.update(repeating: 0, count: low) }
             if strideW == 1 {
                 (target + low).update(from: plane + (start &+ low), count: high &- low)
-            } else {
-                for ow in low..<high { target[ow] = plane[start &+ ow &* strideW] }
+            } else if high > low {
+                onyx_gather_strided_f32(high &- low, plane + (start &+ low &* strideW), strideW, target + low)
             }
             if high < outWidth { (target + high).update(repeating: 0, count: outWidth &- high) }
         }
