@@ -9,6 +9,11 @@
 
 #define ONYX_AVX2 __attribute__((target("avx2,fma")))
 
+/* k steps the narrow kernel fetches A ahead. */
+#ifndef ONYX_A_PREFETCH
+#define ONYX_A_PREFETCH 32
+#endif
+
 /* One row of the tile: two vectors of 8 sums, finished as in sgemm_internal.h. */
 static inline __attribute__((always_inline)) ONYX_AVX2 void finish_row(float *c, __m256 s0, __m256 s1, int row,
                                                                        const onyx_tile_epilogue *e) {
@@ -146,6 +151,28 @@ static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     const float *a1 = a + MR * kc, *a2 = a1 + MR * kc, *a3 = a2 + MR * kc;
     for (size_t q = 0; q < kc; q++) {
+        /* The panels stream through once (a matrix times a vector): fetch
+         * ahead, every 64 bytes of each. */
+        if (q % 8 == 0) {
+            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
+            if (panels > 1) {
+                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
+            }
+            if (panels > 2) {
+                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
+            }
+            if (panels > 3) {
+                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
+                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
+            }
+        }
         __m256 bv = _mm256_broadcast_ss(b + (ptrdiff_t)q * b_stride);
         s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + q * MR, six), bv, s0);
         if (panels > 1) s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a1 + q * MR, six), bv, s1);
