@@ -5,6 +5,7 @@
 #define ONYX_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "onyx_gemm.h"
 
 #ifdef __cplusplus
@@ -119,6 +120,9 @@ void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, 
 
 /** out[i] = src[i * stride] for i < n (any stride, negative too). */
 void onyx_gather_strided_f32(size_t n, const float *src, ptrdiff_t stride, float *out);
+
+/** dst[i * columns + j] = src[i + j * src_stride] for i < rows, j < columns (4-byte elements, bits kept). */
+void onyx_transpose_u32(size_t rows, size_t columns, const uint32_t *src, ptrdiff_t src_stride, uint32_t *dst);
 
 /**
  * Softmax (or, with log_softmax, LogSoftmax) of each of `rows` contiguous rows

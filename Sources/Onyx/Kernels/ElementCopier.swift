@@ -1,3 +1,5 @@
+import CKernels
+
 /// Moves elements between tensors without knowing what they mean: the
 /// engine under every layout kernel (Transpose, Slice, Gather, Pad, ...).
 ///
@@ -52,6 +54,28 @@ final class ElementCopier {
             let strings = sourceStrings[source]
             for i in 0..<count { outputStrings[to &+ i] = strings[from &+ i] }
         }
+    }
+
+    /// Output element `to + i · columns + j` takes source element
+    /// `from + i + j · sourceStride`, for `i < rows`, `j < columns`: the
+    /// transpose of a block whose rows lie `sourceStride` apart. 4-byte
+    /// elements go through the C kernel in 8×8 tiles (bits moved as they are).
+    func transposeBlock(_ source: Int, from: Int, sourceStride: Int, rows: Int, columns: Int, to: Int) throws {
+        guard rows > 0, columns > 0 else { return }
+        let (span, overflow) = (columns &- 1).multipliedReportingOverflow(by: sourceStride)
+        guard !overflow, sourceStride >= 0 else { throw OnyxError.invalidModel("internal transpose stride overflows") }
+        try check(source, from, span &+ rows, to, rows &* columns)
+        guard width == 4, let src = sourcePointers[source], let dst = output else {
+            for i in 0..<rows {
+                for j in 0..<columns {
+                    try copy(source, from: from &+ i &+ j &* sourceStride, to: to &+ i &* columns &+ j, count: 1)
+                }
+            }
+            return
+        }
+        onyx_transpose_u32(
+            rows, columns, src.advanced(by: from &* 4).assumingMemoryBound(to: UInt32.self), sourceStride,
+            dst.advanced(by: to &* 4).assumingMemoryBound(to: UInt32.self))
     }
 
     /// Copies element `base + offsets[j]` of source `source` to output

@@ -122,8 +122,54 @@ enum IndexedCopy {
         }
         let strides = Tensor.strides(viewShape)
         let outShape = perm.map { viewShape[$0] }
+        let rank = perm.count
+        // Two shapes without tables: the innermost axis kept (whole runs
+        // copied), or moved to second-innermost (a 2-D transpose per block).
+        if rank >= 2, tensor.count > 0 {
+            let (second, last) = (perm[rank - 2], perm[rank - 1])
+            if last == rank - 1, viewShape[last] >= 8 {
+                return try blocks(tensor, outShape: outShape, outer: rank - 1, strides: perm.map { strides[$0] }) {
+                    copier, from, to in try copier.copy(0, from: from, to: to, count: viewShape[last])
+                }
+            }
+            if second == rank - 1, viewShape[second] >= 8, viewShape[last] >= 8 {
+                let (rows, columns) = (viewShape[second], viewShape[last])
+                return try blocks(tensor, outShape: outShape, outer: rank - 2, strides: perm.map { strides[$0] }) {
+                    copier, from, to in
+                    try copier.transposeBlock(0, from: from, sourceStride: strides[last], rows: rows, columns: columns, to: to)
+                }
+            }
+        }
         return try build(tensor, outShape: outShape) {
             perm.map { arithmetic(count: viewShape[$0], stride: strides[$0]) }
+        }
+    }
+
+    /// A tensor of `outShape` filled block by block: the output axes from
+    /// `outer` on form one contiguous block, and `body(copier, from, to)`
+    /// writes the block at output element `to` from source element `from`
+    /// (the sum over the outer axes of index · `strides[axis]`).
+    private static func blocks(
+        _ tensor: Tensor, outShape: [Int], outer: Int, strides: [Int],
+        _ body: (ElementCopier, Int, Int) throws -> Void
+    ) throws -> Tensor {
+        try Tensor.assemble(tensor.elementType, outShape, from: [tensor]) { copier in
+            guard copier.outputCount > 0 else { return }
+            let block = outShape[outer...].reduce(1, &*)
+            var index = [Int](repeating: 0, count: outer)
+            var from = 0
+            for to in stride(from: 0, to: copier.outputCount, by: block) {
+                try body(copier, from, to)
+                var axis = outer - 1
+                while axis >= 0 {
+                    index[axis] &+= 1
+                    from &+= strides[axis]
+                    if index[axis] < outShape[axis] { break }
+                    from &-= strides[axis] &* outShape[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
         }
     }
 }

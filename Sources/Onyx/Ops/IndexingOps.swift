@@ -57,6 +57,18 @@ enum IndexingOps {
         let inner = try Tensor.checkedCount(Array(data.shape[(resolved + 1)...]))
         let offsets = try indices.indexValues().map { try resolveIndex($0, dim: dim) &* inner }
         let outShape = Array(data.shape[..<resolved]) + indices.shape + Array(data.shape[(resolved + 1)...])
+        if inner >= 8 {
+            // Whole slices, one copy each, with no tables.
+            return try Tensor.assemble(data.elementType, outShape, from: [data]) { copier in
+                var to = 0
+                for o in 0..<outer {
+                    for offset in offsets {
+                        try copier.copy(0, from: o &* dim &* inner &+ offset, to: to, count: inner)
+                        to &+= inner
+                    }
+                }
+            }
+        }
         return try IndexedCopy.build(data, outShape: outShape, view: [outer, offsets.count, inner]) {
             [IndexedCopy.arithmetic(count: outer, stride: dim &* inner), offsets,
              IndexedCopy.arithmetic(count: inner, stride: 1)]
