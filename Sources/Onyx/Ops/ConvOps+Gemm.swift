@@ -150,33 +150,33 @@ struct Unfolding {
     ) {
         let inputSize = geometry.inputCount
         let depth = channels &* taps
-        let parts = min(threads, channels, max(1, depth &* positions / (1 << 16)))
+        // Split by rows (channel, tap), not channels: a 3-channel input
+        // (the first conv of an image model) still halves evenly.
+        let parts = min(threads, depth, max(1, depth &* positions / (1 << 16)))
         let body = { (first: Int, last: Int) in
             var lineBuffer = [Float](repeating: 0, count: packed ? positions : 0)
             lineBuffer.withUnsafeMutableBufferPointer { buffer in
                 let line = buffer.baseAddress
-                for c in first..<last {
+                for p in first..<last {
+                    let (c, tap) = p.quotientAndRemainder(dividingBy: taps)
                     let plane = input + c &* inputSize
-                    for tap in 0..<taps {
-                        let p = c &* taps &+ tap
-                        guard let row = packed ? line : target + p &* positions else { return }
-                        if let table {
-                            for index in 0..<positions {
-                                let offset = table[tap &* positions &+ index]
-                                row[index] = offset < 0 ? 0 : plane[offset]
-                            }
-                        } else {
-                            unfoldRow(plane, tap: tap, into: row)
+                    guard let row = packed ? line : target + p &* positions else { return }
+                    if let table {
+                        for index in 0..<positions {
+                            let offset = table[tap &* positions &+ index]
+                            row[index] = offset < 0 ? 0 : plane[offset]
                         }
-                        if packed {
-                            _ = onyx_sgemm_pack_b_part(depth, positions, row, positions, 1, p, p &+ 1, 0, positions, target)
-                        }
+                    } else {
+                        unfoldRow(plane, tap: tap, into: row)
+                    }
+                    if packed {
+                        _ = onyx_sgemm_pack_b_part(depth, positions, row, positions, 1, p, p &+ 1, 0, positions, target)
                     }
                 }
             }
         }
-        guard parts > 1 else { return body(0, channels) }
-        Gemm.parallelFor(parts) { part in body(channels &* part / parts, channels &* (part &+ 1) / parts) }
+        guard parts > 1 else { return body(0, depth) }
+        Gemm.parallelFor(parts) { part in body(depth &* part / parts, depth &* (part &+ 1) / parts) }
     }
 
     /// Row `tap` of one channel of a 1-D or 2-D convolution: `positions` values.
