@@ -18,13 +18,14 @@
 
 #include "activate.h"
 #include "clones.h"
+#include "transpose8.h"
 
 enum { lanes = 16, half = 8 };
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef onyx_v8 v8;
+typedef onyx_v8u v8u;
 
 #ifndef ONYX_DW_PREFETCH_ROWS
 #define ONYX_DW_PREFETCH_ROWS 2
@@ -59,34 +60,6 @@ size_t onyx_depthwise2d_blocked_scratch_count(const onyx_depthwise2d *p) {
     if (!blocked_layout_of(p, &l)) return 0;
     /* Input ring, output row, then the weights and bias as vectors. */
     return (size_t)(l.in_floats + l.out_floats + (l.taps + 1) * lanes);
-}
-
-/* r[0..7] become the columns of the 8x8 matrix whose rows they were. */
-static inline __attribute__((always_inline)) void transpose8(v8 r[8]) {
-    v8 t0 = __builtin_shufflevector(r[0], r[1], 0, 8, 1, 9, 4, 12, 5, 13);
-    v8 t1 = __builtin_shufflevector(r[0], r[1], 2, 10, 3, 11, 6, 14, 7, 15);
-    v8 t2 = __builtin_shufflevector(r[2], r[3], 0, 8, 1, 9, 4, 12, 5, 13);
-    v8 t3 = __builtin_shufflevector(r[2], r[3], 2, 10, 3, 11, 6, 14, 7, 15);
-    v8 t4 = __builtin_shufflevector(r[4], r[5], 0, 8, 1, 9, 4, 12, 5, 13);
-    v8 t5 = __builtin_shufflevector(r[4], r[5], 2, 10, 3, 11, 6, 14, 7, 15);
-    v8 t6 = __builtin_shufflevector(r[6], r[7], 0, 8, 1, 9, 4, 12, 5, 13);
-    v8 t7 = __builtin_shufflevector(r[6], r[7], 2, 10, 3, 11, 6, 14, 7, 15);
-    v8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
-    v8 u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
-    v8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
-    v8 u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-    v8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);
-    v8 u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
-    v8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);
-    v8 u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
-    r[0] = __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);
-    r[1] = __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);
-    r[2] = __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);
-    r[3] = __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);
-    r[4] = __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);
-    r[5] = __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);
-    r[6] = __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);
-    r[7] = __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 /* Padded input row r of the block's `valid` channel planes (plane c at in +
@@ -124,7 +97,7 @@ static inline __attribute__((always_inline)) void fill_row(const onyx_depthwise2
                     /* The rows after this one are filled next: fetch ahead. */
                     __builtin_prefetch(src + channel * in_plane + x0 + ONYX_DW_PREFETCH_ROWS * p->in_w);
                 }
-                transpose8(v);
+                onyx_transpose8(v);
                 for (ptrdiff_t j = 0; j < n; j++) *(v8u *)(out + (x0 + j) * lanes + h * half) = v[j];
             } else {
                 for (ptrdiff_t j = 0; j < n; j++) {
@@ -153,7 +126,7 @@ static inline __attribute__((always_inline)) void drain_row(const onyx_depthwise
             if (whole) {
                 v8 v[8];
                 for (int j = 0; j < half; j++) v[j] = *(const v8u *)(row + (x0 + j) * lanes + h * half);
-                transpose8(v);
+                onyx_transpose8(v);
                 for (int c = 0; c < half; c++) {
                     ptrdiff_t channel = h * half + c;
                     if (channel < valid) *(v8u *)(out + channel * out_plane + start + x0) = v[c];

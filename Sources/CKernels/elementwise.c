@@ -13,6 +13,7 @@
 #include "clones.h"
 #define ONYX_INLINE static inline __attribute__((always_inline))
 #include "approx.h"
+#include "transpose8.h"
 
 /* ---- Binary ---- */
 
@@ -251,9 +252,6 @@ void onyx_gather_strided_f32(size_t n, const float *src, ptrdiff_t stride, float
 
 /* ---- 2-D transpose of 4-byte elements ---- */
 
-typedef float onyx_v8 __attribute__((vector_size(32)));
-typedef float onyx_v8u __attribute__((vector_size(32), aligned(4)));
-
 ONYX_CLONES
 void onyx_transpose_u32(size_t rows, size_t columns, const uint32_t *src, ptrdiff_t src_stride, uint32_t *dst) {
     /* Moved as float vectors by shuffles only: every bit pattern survives. */
@@ -265,33 +263,8 @@ void onyx_transpose_u32(size_t rows, size_t columns, const uint32_t *src, ptrdif
         for (; j0 + 8 <= columns; j0 += 8) {
             onyx_v8 r[8];
             for (int j = 0; j < 8; j++) r[j] = *(const onyx_v8u *)(s + (ptrdiff_t)(j0 + j) * src_stride + i0);
-            onyx_v8 t0 = __builtin_shufflevector(r[0], r[1], 0, 8, 1, 9, 4, 12, 5, 13);
-            onyx_v8 t1 = __builtin_shufflevector(r[0], r[1], 2, 10, 3, 11, 6, 14, 7, 15);
-            onyx_v8 t2 = __builtin_shufflevector(r[2], r[3], 0, 8, 1, 9, 4, 12, 5, 13);
-            onyx_v8 t3 = __builtin_shufflevector(r[2], r[3], 2, 10, 3, 11, 6, 14, 7, 15);
-            onyx_v8 t4 = __builtin_shufflevector(r[4], r[5], 0, 8, 1, 9, 4, 12, 5, 13);
-            onyx_v8 t5 = __builtin_shufflevector(r[4], r[5], 2, 10, 3, 11, 6, 14, 7, 15);
-            onyx_v8 t6 = __builtin_shufflevector(r[6], r[7], 0, 8, 1, 9, 4, 12, 5, 13);
-            onyx_v8 t7 = __builtin_shufflevector(r[6], r[7], 2, 10, 3, 11, 6, 14, 7, 15);
-            onyx_v8 u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
-            onyx_v8 u1 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
-            onyx_v8 u2 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
-            onyx_v8 u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-            onyx_v8 u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);
-            onyx_v8 u5 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
-            onyx_v8 u6 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);
-            onyx_v8 u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
-            onyx_v8 o[8] = {
-                __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11),
-                __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11),
-                __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11),
-                __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11),
-                __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15),
-                __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15),
-                __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15),
-                __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15),
-            };
-            for (int i = 0; i < 8; i++) *(onyx_v8u *)(d + (i0 + i) * columns + j0) = o[i];
+            onyx_transpose8(r);
+            for (int i = 0; i < 8; i++) *(onyx_v8u *)(d + (i0 + i) * columns + j0) = r[i];
         }
         for (; j0 < columns; j0++) {
             for (size_t i = i0; i < i0 + 8; i++) dst[i * columns + j0] = src[(ptrdiff_t)j0 * src_stride + (ptrdiff_t)i];

@@ -150,27 +150,14 @@ static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t
     const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     const float *a1 = a + MR * kc, *a2 = a1 + MR * kc, *a3 = a2 + MR * kc;
+    const float *starts[4] = {a, a1, a2, a3};
     for (size_t q = 0; q < kc; q++) {
         /* The panels stream through once (a matrix times a vector): fetch
          * ahead, every 64 bytes of each. */
         if (q % 8 == 0) {
-            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
-            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
-            _mm_prefetch((const char *)(a + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
-            if (panels > 1) {
-                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a1 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
-            }
-            if (panels > 2) {
-                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a2 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
-            }
-            if (panels > 3) {
-                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR + 16), _MM_HINT_T0);
-                _mm_prefetch((const char *)(a3 + (q + ONYX_A_PREFETCH) * MR + 32), _MM_HINT_T0);
+            for (int panel = 0; panel < panels; panel++) {
+                const float *ahead = starts[panel] + (q + ONYX_A_PREFETCH) * MR;
+                for (int line = 0; line < 3; line++) _mm_prefetch((const char *)(ahead + 16 * line), _MM_HINT_T0);
             }
         }
         __m256 bv = _mm256_broadcast_ss(b + (ptrdiff_t)q * b_stride);

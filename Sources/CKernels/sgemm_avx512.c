@@ -277,6 +277,16 @@ ONYX_AVX512 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float 
     for (size_t i = 0; i < rows; i++) finish_row32_masked(c + (ptrdiff_t)i * ldc, left[i], right[i], (int)i, m0, m1, e);
 }
 
+/* Row i of a 4x64 block: A's element times the four B vectors. */
+#define ONYX_ROW64(s0, s1, s2, s3, i)                                                                                 \
+    do {                                                                                                              \
+        __m512 av = _mm512_set1_ps(ap[i]);                                                                            \
+        s0 = _mm512_fmadd_ps(av, v0, s0);                                                                             \
+        s1 = _mm512_fmadd_ps(av, v1, s1);                                                                             \
+        s2 = _mm512_fmadd_ps(av, v2, s2);                                                                             \
+        s3 = _mm512_fmadd_ps(av, v3, s3);                                                                             \
+    } while (0)
+
 ONYX_AVX512 void onyx_kernel_4x64_avx512(size_t kc, const float *a, const float *b, ptrdiff_t panel_step,
                                         ptrdiff_t bs, float *c, ptrdiff_t ldc, size_t rows,
                                         const onyx_tile_epilogue *e) {
@@ -292,26 +302,10 @@ ONYX_AVX512 void onyx_kernel_4x64_avx512(size_t kc, const float *a, const float 
         _mm_prefetch((const char *)(b2 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
         _mm_prefetch((const char *)(b3 + ONYX_B_PREFETCH * bs), _MM_HINT_T0);
         __m512 v0 = _mm512_loadu_ps(b0), v1 = _mm512_loadu_ps(b1), v2 = _mm512_loadu_ps(b2), v3 = _mm512_loadu_ps(b3);
-        __m512 a0 = _mm512_set1_ps(ap[0]);
-        c00 = _mm512_fmadd_ps(a0, v0, c00);
-        c01 = _mm512_fmadd_ps(a0, v1, c01);
-        c02 = _mm512_fmadd_ps(a0, v2, c02);
-        c03 = _mm512_fmadd_ps(a0, v3, c03);
-        __m512 a1 = _mm512_set1_ps(ap[1]);
-        c10 = _mm512_fmadd_ps(a1, v0, c10);
-        c11 = _mm512_fmadd_ps(a1, v1, c11);
-        c12 = _mm512_fmadd_ps(a1, v2, c12);
-        c13 = _mm512_fmadd_ps(a1, v3, c13);
-        __m512 a2 = _mm512_set1_ps(ap[2]);
-        c20 = _mm512_fmadd_ps(a2, v0, c20);
-        c21 = _mm512_fmadd_ps(a2, v1, c21);
-        c22 = _mm512_fmadd_ps(a2, v2, c22);
-        c23 = _mm512_fmadd_ps(a2, v3, c23);
-        __m512 a3 = _mm512_set1_ps(ap[3]);
-        c30 = _mm512_fmadd_ps(a3, v0, c30);
-        c31 = _mm512_fmadd_ps(a3, v1, c31);
-        c32 = _mm512_fmadd_ps(a3, v2, c32);
-        c33 = _mm512_fmadd_ps(a3, v3, c33);
+        ONYX_ROW64(c00, c01, c02, c03, 0);
+        ONYX_ROW64(c10, c11, c12, c13, 1);
+        ONYX_ROW64(c20, c21, c22, c23, 2);
+        ONYX_ROW64(c30, c31, c32, c33, 3);
         ap += MR;
         b0 += bs;
         b1 += bs;

@@ -53,35 +53,16 @@ extension ConvProblem {
         let planes = batch &* channels
         // Runs of planes, a few per thread, so that the kernel's setup is paid once per run.
         let run = max(1, (planes + 7) / 8)
-        return try Tensor.makeOverwritten(Float.self, outShape) { out in
-            guard let outBase = out.baseAddress else { return }
-            try x.withElements(Float.self) { input in
-                try w.withElements(Float.self) { weights in
-                    guard let inBase = input.baseAddress, let weightBase = weights.baseAddress else {
-                        outBase.update(repeating: 0, count: out.count)
-                        return
-                    }
-                    let work = Gemm.saturatingProduct(outputPlane, taps, run)
-                    try (bias ?? []).withUnsafeBufferPointer { biasValues in
-                        try Gemm.forEachItem(
-                            count: (planes + run - 1) / run, threads: threads, workPerItem: work,
-                            // Every scratch float is written by the kernel before it is read.
-                            makeScratch: {
-                                scratchCount == 0 ? []
-                                    : [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
-                            }
-                        ) { item, _, scratch in
-                            var geometry = geometryCopy
-                            let first = item &* run
-                            scratch.withUnsafeMutableBufferPointer { buffer in
-                                onyx_depthwise2d_f32(
-                                    &geometry, first, min(run, planes &- first), channels, inBase, weightBase,
-                                    biasValues.isEmpty ? nil : biasValues.baseAddress, outBase,
-                                    buffer.isEmpty ? nil : buffer.baseAddress)
-                            }
-                        }
-                    }
-                }
+        return try withOperands(x, w, bias, outShape) { input, weights, biasBase, output in
+            try Gemm.forEachItem(
+                count: (planes + run - 1) / run, threads: threads, workPerItem: Gemm.saturatingProduct(outputPlane, taps, run),
+                // Every scratch float is written by the kernel before it is read.
+                makeScratch: { try FloatScratch(count: scratchCount) }
+            ) { item, _, scratch in
+                var geometry = geometryCopy
+                let first = item &* run
+                onyx_depthwise2d_f32(
+                    &geometry, first, min(run, planes &- first), channels, input, weights, biasBase, output, scratch.base)
             }
         }
     }
@@ -93,7 +74,26 @@ extension ConvProblem {
     ) throws -> Tensor {
         let blocks = batch &* ((channels &+ 15) / 16)
         let geometryCopy = shape
-        return try Tensor.makeOverwritten(Float.self, outShape) { out in
+        return try withOperands(x, w, bias, outShape) { input, weights, biasBase, output in
+            try Gemm.forEachItem(
+                count: blocks, threads: threads, workPerItem: work,
+                // Every scratch float is written by the kernel before it is read.
+                makeScratch: { try FloatScratch(count: scratchCount) }
+            ) { item, _, scratch in
+                guard let base = scratch.base else { return }
+                var geometry = geometryCopy
+                onyx_depthwise2d_blocked_f32(&geometry, item, 1, channels, input, weights, biasBase, output, base)
+            }
+        }
+    }
+
+    /// A new output of `outShape` that `body(input, weights, bias, output)`
+    /// fills completely (all zero when the input or the weights are empty).
+    private func withOperands(
+        _ x: Tensor, _ w: Tensor, _ bias: [Float]?, _ outShape: [Int],
+        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafeMutablePointer<Float>) throws -> Void
+    ) throws -> Tensor {
+        try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 try w.withElements(Float.self) { weights in
@@ -102,17 +102,7 @@ extension ConvProblem {
                         return
                     }
                     try (bias ?? []).withUnsafeBufferPointer { biasValues in
-                        try Gemm.forEachItem(
-                            count: blocks, threads: threads, workPerItem: work,
-                            // Every scratch float is written by the kernel before it is read.
-                            makeScratch: { try FloatScratch(count: scratchCount) }
-                        ) { item, _, scratch in
-                            guard let base = scratch.base else { return }
-                            var geometry = geometryCopy
-                            onyx_depthwise2d_blocked_f32(
-                                &geometry, item, 1, channels, inBase, weightBase,
-                                biasValues.isEmpty ? nil : biasValues.baseAddress, outBase, base)
-                        }
+                        try body(inBase, weightBase, biasValues.isEmpty ? nil : biasValues.baseAddress, outBase)
                     }
                 }
             }
