@@ -3,7 +3,7 @@ import Foundation
 /// A block of raw bytes that backs a tensor, with the knowledge of how to
 /// release it: memory from `malloc` (e.g. a payload taken over from
 /// protobuf-c), a region inside a memory-mapped file kept alive by its owner,
-/// or memory Onyx allocated itself (from 1 MiB on, pages mapped directly).
+/// or memory Onyx allocated itself (from 64 KiB on, mapped pages recycled across runs).
 ///
 /// The buffer is immutable once shared; kernels that write allocate their own.
 public final class TensorBuffer: @unchecked Sendable {
