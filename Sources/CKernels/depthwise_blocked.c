@@ -24,8 +24,6 @@ enum { lanes = 16, half = 8 };
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef onyx_v8 v8;
-typedef onyx_v8u v8u;
 
 #ifndef ONYX_DW_PREFETCH_ROWS
 #define ONYX_DW_PREFETCH_ROWS 2
@@ -73,7 +71,7 @@ static inline __attribute__((always_inline)) void fill_row(const onyx_depthwise2
     ptrdiff_t xcount = l->wp - p->pad_left;
     if (xcount > p->in_w) xcount = p->in_w;
     if (xcount < 0) xcount = 0;
-    const v8 zero = {0};
+    const onyx_v8 zero = {0};
     ptrdiff_t iy = r - p->pad_top;
     if (iy < 0 || iy >= p->in_h || xcount == 0) {
         memset(row, 0, (size_t)row_floats * sizeof(float));
@@ -90,15 +88,15 @@ static inline __attribute__((always_inline)) void fill_row(const onyx_depthwise2
         int whole = iy * p->in_w + x0 + half <= in_plane;
         for (int h = 0; h < lanes / half; h++) {
             if (whole) {
-                v8 v[8];
+                onyx_v8 v[8];
                 for (int c = 0; c < half; c++) {
                     ptrdiff_t channel = h * half + c;
-                    v[c] = channel < valid ? *(const v8u *)(src + channel * in_plane + x0) : zero;
+                    v[c] = channel < valid ? *(const onyx_v8u *)(src + channel * in_plane + x0) : zero;
                     /* The rows after this one are filled next: fetch ahead. */
                     __builtin_prefetch(src + channel * in_plane + x0 + ONYX_DW_PREFETCH_ROWS * p->in_w);
                 }
                 onyx_transpose8(v);
-                for (ptrdiff_t j = 0; j < n; j++) *(v8u *)(out + (x0 + j) * lanes + h * half) = v[j];
+                for (ptrdiff_t j = 0; j < n; j++) *(onyx_v8u *)(out + (x0 + j) * lanes + h * half) = v[j];
             } else {
                 for (ptrdiff_t j = 0; j < n; j++) {
                     for (int c = 0; c < half; c++) {
@@ -124,12 +122,12 @@ static inline __attribute__((always_inline)) void drain_row(const onyx_depthwise
         int whole = start + x0 + half <= out_plane;
         for (int h = 0; h < lanes / half; h++) {
             if (whole) {
-                v8 v[8];
-                for (int j = 0; j < half; j++) v[j] = *(const v8u *)(row + (x0 + j) * lanes + h * half);
+                onyx_v8 v[8];
+                for (int j = 0; j < half; j++) v[j] = *(const onyx_v8u *)(row + (x0 + j) * lanes + h * half);
                 onyx_transpose8(v);
                 for (int c = 0; c < half; c++) {
                     ptrdiff_t channel = h * half + c;
-                    if (channel < valid) *(v8u *)(out + channel * out_plane + start + x0) = v[c];
+                    if (channel < valid) *(onyx_v8u *)(out + channel * out_plane + start + x0) = v[c];
                 }
             } else {
                 for (int c = 0; c < half; c++) {

@@ -238,13 +238,10 @@ void onyx_lstm_cell_f32(size_t batch, size_t hidden, float *restrict gates, floa
 
 ONYX_CLONES
 void onyx_gather_strided_f32(size_t n, const float *src, ptrdiff_t stride, float *out) {
-    /* Constant strides let the compiler turn the loads into vector shuffles. */
-    if (stride == 1) {
-        for (size_t i = 0; i < n; i++) out[i] = src[i];
-    } else if (stride == 2) {
+    /* A constant stride 2 (the common strided conv) lets the compiler turn
+     * the loads into vector shuffles. */
+    if (stride == 2) {
         for (size_t i = 0; i < n; i++) out[i] = src[2 * i];
-    } else if (stride == 4) {
-        for (size_t i = 0; i < n; i++) out[i] = src[4 * i];
     } else {
         for (size_t i = 0; i < n; i++) out[i] = src[(ptrdiff_t)i * stride];
     }

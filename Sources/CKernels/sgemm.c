@@ -347,10 +347,35 @@ typedef struct {
     ptrdiff_t b_stride;
 } b_layout;
 
+#if defined(__x86_64__)
+/* Rows [ir, ir + 12) x columns [jr, jr + 32) of a block: the 12x32 kernel
+ * when the rows are whole (ir + 12 <= wide_rows), else the masked 6x32 one
+ * for each of the up to two 6-row panels left. */
+static inline void wide_block(onyx_wide_microkernel wide, size_t kc, const float *ap, const float *bp, b_layout bl,
+                              float *c, ptrdiff_t ldc, size_t mc, size_t wide_rows, size_t ir, size_t jr,
+                              onyx_tile_epilogue *e, const float *row_bias, const float *col_bias) {
+    e->col_bias = e->last && col_bias ? col_bias + jr : NULL;
+    const float *left = bp + jr * bl.panel_step, *right = bp + (jr + NR) * bl.panel_step;
+    if (ir + 2 * MR <= wide_rows) {
+        e->row_bias = e->last && row_bias ? row_bias + ir : NULL;
+        wide(kc, ap + ir * kc, ap + (ir + MR) * kc, left, right, bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr,
+             ldc, e);
+        return;
+    }
+    for (size_t i = ir; i < mc && i < ir + 2 * MR; i += MR) {
+        e->row_bias = e->last && row_bias ? row_bias + i : NULL;
+        onyx_kernel_6x32_avx512(kc, ap + i * kc, left, right, bl.b_stride, c + (ptrdiff_t)i * ldc + (ptrdiff_t)jr, ldc,
+                                min_size(MR, mc - i), 2 * NR, e);
+    }
+}
+#endif
+
 static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_t kc, const float *ap,
                       const float *bp, b_layout bl, float *c, ptrdiff_t ldc, size_t mc, size_t nc,
                       const onyx_tile_epilogue *base, const float *row_bias, const float *col_bias) {
     size_t wide_columns = 0;
+#if defined(__x86_64__)
+    /* The AVX-512 kernels exist on x86-64 only (`wide` is NULL elsewhere). */
     if (wide && kc > 0) {
         onyx_tile_epilogue e = *base;
         /* At most 4 rows (a batch of 4 times a weight matrix, as in a
@@ -369,48 +394,28 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
         size_t wide_rows = mc / (2 * MR) * (2 * MR);
         /* A shallow block (A's rows for it fit in L1 whatever their number,
          * and B's block stays in L2 to be read again by each band) goes row
-         * band by row band, so C is written a few rows at a time
-         * along their length rather than down all mc rows at once: with
-         * little arithmetic per output, the scattered row streams otherwise
-         * stall on write misses. Same tiles, same bits, other order. */
+         * band by row band, so C is written a few rows at a time along their
+         * length rather than down all mc rows at once: with little arithmetic
+         * per output, the scattered row streams otherwise stall on write
+         * misses. Same tiles, same bits, other order. */
         int shallow = mc * kc <= ONYX_SHALLOW_FLOATS && kc * nc <= ONYX_SHALLOW_B_FLOATS && mc > 2 * MR && nc > 2 * NR;
         if (shallow) {
             for (size_t ir = 0; ir < mc; ir += 2 * MR) {
-                int pair = ir + 2 * MR <= wide_rows;
-                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                for (size_t jr = 0; jr < wide_columns; jr += 2 * NR) {
-                    e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
-                    if (pair) {
-                        wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * bl.panel_step,
-                             bp + (jr + NR) * bl.panel_step, bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc,
-                             &e);
-                        continue;
-                    }
-                    for (size_t i = ir; i < mc && i < ir + 2 * MR; i += MR) {
-                        e.row_bias = e.last && row_bias ? row_bias + i : NULL;
-                        onyx_kernel_6x32_avx512(kc, ap + i * kc, bp + jr * bl.panel_step,
-                                                bp + (jr + NR) * bl.panel_step, bl.b_stride,
-                                                c + (ptrdiff_t)i * ldc + (ptrdiff_t)jr, ldc, min_size(MR, mc - i), 2 * NR,
-                                                &e);
-                    }
+                for (size_t jr = first; jr < wide_columns; jr += 2 * NR) {
+                    wide_block(wide, kc, ap, bp, bl, c, ldc, mc, wide_rows, ir, jr, &e, row_bias, col_bias);
+                }
+            }
+        } else {
+            for (size_t jr = first; jr < wide_columns; jr += 2 * NR) {
+                for (size_t ir = 0; ir < mc; ir += 2 * MR) {
+                    wide_block(wide, kc, ap, bp, bl, c, ldc, mc, wide_rows, ir, jr, &e, row_bias, col_bias);
                 }
             }
         }
-        for (size_t jr = first; jr < wide_columns && !shallow; jr += 2 * NR) {
-            e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
-            for (size_t ir = 0; ir < wide_rows; ir += 2 * MR) {
-                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                wide(kc, ap + ir * kc, ap + (ir + MR) * kc, bp + jr * bl.panel_step, bp + (jr + NR) * bl.panel_step,
-                     bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc, &e);
-            }
-            for (size_t ir = wide_rows; ir < mc; ir += MR) {
-                e.row_bias = e.last && row_bias ? row_bias + ir : NULL;
-                onyx_kernel_6x32_avx512(kc, ap + ir * kc, bp + jr * bl.panel_step, bp + (jr + NR) * bl.panel_step,
-                                        bl.b_stride, c + (ptrdiff_t)ir * ldc + (ptrdiff_t)jr, ldc,
-                                        min_size(MR, mc - ir), 2 * NR, &e);
-            }
-        }
     }
+#else
+    (void)wide;
+#endif
     for (size_t jr = wide_columns; jr < nc; jr += NR) {
         size_t columns = min_size(NR, nc - jr);
         size_t ir = 0;

@@ -62,14 +62,14 @@ void onyx_kernel_12x16_avx512(size_t kc, const float *a_top, const float *a_bott
                               float *c, ptrdiff_t ldc, size_t columns, const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
-/* `rows` (1-6) x `columns` (1-32) from one A panel and one or two B panels
- * (b_right is read only when columns > 16), bitwise as the 6x16 kernel; only
- * those rows and columns of c (and of the biases) are read or written. */
 /* Up to 4 rows (`rows`) of A's 6-row panel times 64 columns of B (four
  * 16-column panels `panel_step` floats apart, rows `bs` apart), every
  * element the 6x16 kernel's chain of FMAs and epilogue. */
 void onyx_kernel_4x64_avx512(size_t kc, const float *a, const float *b, ptrdiff_t panel_step, ptrdiff_t bs,
                              float *c, ptrdiff_t ldc, size_t rows, const onyx_tile_epilogue *e);
+/* `rows` (1-6) x `columns` (1-32) from one A panel and one or two B panels
+ * (b_right is read only when columns > 16), bitwise as the 6x16 kernel; only
+ * those rows and columns of c (and of the biases) are read or written. */
 void onyx_kernel_6x32_avx512(size_t kc, const float *a, const float *b_left, const float *b_right, ptrdiff_t bs,
                              float *c, ptrdiff_t ldc, size_t rows, size_t columns, const onyx_tile_epilogue *e);
 #endif

@@ -3,7 +3,7 @@ import XCTest
 
 /// Transpose's table-free paths (the innermost axis kept: whole runs
 /// copied; the innermost axis moved to second-innermost: 8×8 tiles for 4-byte
-/// elements, element by element otherwise) and Gather's slice copies,
+/// elements, the copy tables otherwise) and Gather's slice copies,
 /// against the index arithmetic written out, over ranks 2–5, edges that are
 /// not multiples of 8, and element widths 1, 4 and 8.
 final class PermuteFastPathTests: XCTestCase {

@@ -58,21 +58,15 @@ final class ElementCopier {
 
     /// Output element `to + i · columns + j` takes source element
     /// `from + i + j · sourceStride`, for `i < rows`, `j < columns`: the
-    /// transpose of a block whose rows lie `sourceStride` apart. 4-byte
-    /// elements go through the C kernel in 8×8 tiles (bits moved as they are).
+    /// transpose of a block whose rows lie `sourceStride` apart, for 4-byte
+    /// elements only, by the C kernel in 8×8 tiles (bits moved as they are).
     func transposeBlock(_ source: Int, from: Int, sourceStride: Int, rows: Int, columns: Int, to: Int) throws {
         guard rows > 0, columns > 0 else { return }
+        guard width == 4 else { throw OnyxError.invalidModel("internal: tiled transpose of \(width)-byte elements") }
         let (span, overflow) = (columns &- 1).multipliedReportingOverflow(by: sourceStride)
         guard !overflow, sourceStride >= 0 else { throw OnyxError.invalidModel("internal transpose stride overflows") }
         try check(source, from, span &+ rows, to, rows &* columns)
-        guard width == 4, let src = sourcePointers[source], let dst = output else {
-            for i in 0..<rows {
-                for j in 0..<columns {
-                    try copy(source, from: from &+ i &+ j &* sourceStride, to: to &+ i &* columns &+ j, count: 1)
-                }
-            }
-            return
-        }
+        guard let src = sourcePointers[source], let dst = output else { return }
         onyx_transpose_u32(
             rows, columns, src.advanced(by: from &* 4).assumingMemoryBound(to: UInt32.self), sourceStride,
             dst.advanced(by: to &* 4).assumingMemoryBound(to: UInt32.self))

@@ -6,8 +6,8 @@ import CKernels
 /// On a node it is written as the attributes `activation` (a STRING: one of
 /// ``Kind``'s raw values) and `activation_params` (FLOATS, as listed per
 /// kind); a node without `activation` has none. Kernels apply it in place
-/// on their Float output: ReLU and Clip go through the GEMM epilogue where
-/// the kernel is a GEMM (``gemmEpilogue``), the others run right after on
+/// on their Float output: ReLU, Clip and SiLU go through the kernel's own
+/// epilogue where it has one (``gemmEpilogue``), the others run right after on
 /// the output buffer, with the C loops of ``FloatElementwise`` (Sigmoid,
 /// SiLU, Tanh and GELU's erf within 4 ulp).
 struct FusedActivation: Sendable, Equatable {

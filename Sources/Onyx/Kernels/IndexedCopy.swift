@@ -124,7 +124,8 @@ enum IndexedCopy {
         let outShape = perm.map { viewShape[$0] }
         let rank = perm.count
         // Two shapes without tables: the innermost axis kept (whole runs
-        // copied), or moved to second-innermost (a 2-D transpose per block).
+        // copied), or, for 4-byte elements, moved to second-innermost (a 2-D
+        // transpose per block in 8×8 tiles).
         if rank >= 2, tensor.count > 0 {
             let (second, last) = (perm[rank - 2], perm[rank - 1])
             if last == rank - 1, viewShape[last] >= 8 {
@@ -132,7 +133,8 @@ enum IndexedCopy {
                     copier, from, to in try copier.copy(0, from: from, to: to, count: viewShape[last])
                 }
             }
-            if second == rank - 1, viewShape[second] >= 8, viewShape[last] >= 8 {
+            if second == rank - 1, viewShape[second] >= 8, viewShape[last] >= 8, tensor.elementType != .string,
+               tensor.elementType.bitWidth == 32 {
                 let (rows, columns) = (viewShape[second], viewShape[last])
                 return try blocks(tensor, outShape: outShape, outer: rank - 2, strides: perm.map { strides[$0] }) {
                     copier, from, to in

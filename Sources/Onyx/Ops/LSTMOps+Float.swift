@@ -58,6 +58,7 @@ extension LSTMOps {
         var finalC = finalH
         // Every element is written by the input projection (beta 0) before it is read.
         let projected = try FloatScratch(count: try Tensor.checkedCount([steps, batch, rows]))
+        guard let projectedBase = projected.base else { throw OnyxError.invalidModel("internal: LSTM fast path without a gate buffer") }
         var gates = [Float](repeating: 0, count: batch * rows)
         var cellActivation = [Float](repeating: 0, count: hidden)
         let clip = attributes.clip
@@ -70,12 +71,12 @@ extension LSTMOps {
             try p.x.withUnsafeBufferPointer { x in
                 try p.w.withUnsafeBufferPointer { w in
                     try bias.withUnsafeBufferPointer { biasValues in
-                        guard let outBase = projected.base, let biasBase = biasValues.baseAddress else { return }
+                        guard let biasBase = biasValues.baseAddress else { return }
                         let weights: Gemm.Operand = packed?.w.map { .packed($0.matrices[d]) }
                             ?? .matrix(Gemm.Matrix.rowMajor(w.baseAddress.map { $0 + d * rows * p.inputSize }, columns: p.inputSize).transposed)
                         try Gemm.multiply(
                             m: steps * batch, n: rows, k: p.inputSize, a: .matrix(.rowMajor(x.baseAddress, columns: p.inputSize)),
-                            b: weights, c: outBase, ldc: rows, bias: .column(biasBase), threads: threads)
+                            b: weights, c: projectedBase, ldc: rows, bias: .column(biasBase), threads: threads)
                     }
                 }
             }
@@ -93,28 +94,24 @@ extension LSTMOps {
                 let t = attributes.isReverse(d) ? steps - 1 - step : step
                 if defaultCell {
                     // The step's projected slice takes the recurrent product in place and is the gates.
-                    do {
-                        guard let gBase = projected.base.map({ $0 + t * batch * rows }) else { continue }
-                        try h.withUnsafeMutableBufferPointer { hp in
-                            try Gemm.multiply(
-                                m: batch, n: rows, k: hidden, a: .matrix(.rowMajor(hp.baseAddress, columns: hidden)),
-                                b: .packed(recurrent), beta: 1, c: gBase, ldc: rows, threads: threads)
-                            c.withUnsafeMutableBufferPointer { cp in
-                                peepholes.withUnsafeBufferPointer { pp in
-                                    y.withUnsafeMutableBufferPointer { yp in
-                                        onyx_lstm_cell_f32(
-                                            batch, hidden, gBase, cp.baseAddress, hp.baseAddress,
-                                            pp.baseAddress.map { $0 + pi }, wantY ? yp.baseAddress.map { $0 + p.yOffset(t, d, 0) } : nil)
-                                    }
+                    let gBase = projectedBase + t * batch * rows
+                    try h.withUnsafeMutableBufferPointer { hp in
+                        try Gemm.multiply(
+                            m: batch, n: rows, k: hidden, a: .matrix(.rowMajor(hp.baseAddress, columns: hidden)),
+                            b: .packed(recurrent), beta: 1, c: gBase, ldc: rows, threads: threads)
+                        c.withUnsafeMutableBufferPointer { cp in
+                            peepholes.withUnsafeBufferPointer { pp in
+                                y.withUnsafeMutableBufferPointer { yp in
+                                    onyx_lstm_cell_f32(
+                                        batch, hidden, gBase, cp.baseAddress, hp.baseAddress,
+                                        pp.baseAddress.map { $0 + pi }, wantY ? yp.baseAddress.map { $0 + p.yOffset(t, d, 0) } : nil)
                                 }
                             }
                         }
                     }
                     continue
                 }
-                if let base = projected.base {
-                    for j in 0..<batch * rows { gates[j] = base[t * batch * rows + j] }
-                }
+                for j in 0..<batch * rows { gates[j] = projectedBase[t * batch * rows + j] }
                 try h.withUnsafeBufferPointer { hp in
                     try gates.withUnsafeMutableBufferPointer { g in
                         guard let gBase = g.baseAddress else { return }
