@@ -60,6 +60,8 @@ final class FloatElementwiseTests: XCTestCase {
 
     func testSigmoidTanhErfWithinFewUlps() {
         checkUlps(ONYX_UNARY_SIGMOID, Self.sweep(40), maxUlps: 4) { 1 / (1 + Foundation.exp(-$0)) }
+        // Out to where sigmoid(x) leaves the normal floats (e^-x built with one scale).
+        checkUlps(ONYX_UNARY_SIGMOID, Self.sweep(87, count: 40_001), maxUlps: 4) { 1 / (1 + Foundation.exp(-$0)) }
         checkUlps(ONYX_UNARY_TANH, Self.sweep(12), maxUlps: 4) { Foundation.tanh($0) }
         checkUlps(ONYX_UNARY_ERF, Self.sweep(6), maxUlps: 4) { Foundation.erf($0) }
     }
@@ -85,6 +87,15 @@ final class FloatElementwiseTests: XCTestCase {
         let sigmoid = Self.apply(ONYX_UNARY_SIGMOID, specials)
         XCTAssertTrue(sigmoid[0].isNaN)
         XCTAssertEqual(Array(sigmoid[1...]), [1, 0, 0.5, 0.5, 0.5, 0.5, 1, 0])
+        // Past x = -88.72 sigmoid is below every denormal step it could be off by: 0, so silu(-huge) = -0.
+        let deep = Self.apply(ONYX_UNARY_SIGMOID, [-88.5, -88.8, -100, -1e30])
+        XCTAssertLessThan(deep[0], 0x1p-126)
+        XCTAssertGreaterThan(deep[0], 0)
+        XCTAssertEqual(Array(deep[1...]), [0, 0, 0])
+        let silu = Self.apply(ONYX_UNARY_SILU, [-1e30, .infinity, -.infinity, .nan])
+        XCTAssertEqual(silu[0], 0)
+        XCTAssertEqual(silu[1], .infinity)
+        XCTAssertTrue(silu[2].isNaN && silu[3].isNaN)
         let tanh = Self.apply(ONYX_UNARY_TANH, specials)
         XCTAssertTrue(tanh[0].isNaN)
         XCTAssertEqual(Array(tanh[1...]), [1, -1, 0, -0.0, 0x1p-133, -0x1p-133, 1, -1])
