@@ -209,6 +209,7 @@ static inline __attribute__((always_inline)) void compute_row_any(const onyx_dep
 
 static inline __attribute__((always_inline)) void activate_row(float *restrict values, ptrdiff_t n, int activation,
                                                                 float low, float high) {
+#pragma clang loop interleave_count(4)
     for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(activation, values[i], low, high);
 }
 

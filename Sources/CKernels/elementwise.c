@@ -136,12 +136,17 @@ ONYX_INLINE float erf_approx(float x) {
     case ONYX_UNARY_RECIPROCAL: LOOP(1.0f / x); break;                                                                \
     default: break;
 
+/* Four vectors in flight: the transcendental expressions are long dependency
+ * chains, and one vector per iteration leaves most of the FP pipes idle. */
+#define ONYX_INTERLEAVE_4 _Pragma("clang loop interleave_count(4)")
 #define ONYX_COPY_LOOP(expr)                                                                                          \
+    ONYX_INTERLEAVE_4                                                                                                 \
     for (size_t i = 0; i < n; i++) {                                                                                  \
         float x = in[i];                                                                                              \
         out[i] = (expr);                                                                                              \
     }
 #define ONYX_IN_PLACE_LOOP(expr)                                                                                      \
+    ONYX_INTERLEAVE_4                                                                                                 \
     for (size_t i = 0; i < n; i++) {                                                                                  \
         float x = data[i];                                                                                            \
         data[i] = (expr);                                                                                             \
