@@ -91,6 +91,10 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float
         ONYX_ROW(cb0, cb1, ab, 5, u);                                                                                 \
     } while (0)
 
+#ifndef ONYX_A12_PREFETCH
+#define ONYX_A12_PREFETCH 384
+#endif
+
 ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const float *a_bottom, const float *b_left,
                                          const float *b_right, ptrdiff_t bs, float *c, ptrdiff_t ldc,
                                          const onyx_tile_epilogue *e) {
@@ -110,6 +114,9 @@ ONYX_AVX512 void onyx_kernel_12x32_avx512(size_t kc, const float *a_top, const f
     for (int i = 0; i < 2 * MR; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     size_t p = 0;
     for (; p + 2 <= kc; p += 2) {
+        /* Constant weights stream from memory once per run: fetch ahead. */
+        _mm_prefetch((const char *)(at + ONYX_A12_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ab + ONYX_A12_PREFETCH), _MM_HINT_T0);
         ONYX_STEP12(0);
         ONYX_STEP12(1);
         at += 2 * MR;
