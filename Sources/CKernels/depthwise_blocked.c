@@ -110,16 +110,18 @@ static inline __attribute__((always_inline)) void fill_row(const onyx_depthwise2
 }
 
 /* Output row oy from row[column][16] into the block's `valid` output planes
- * (plane c at out + c * out_plane). */
+ * (plane c at out + c * out_plane); rows from row_end on belong to another
+ * call (maybe on another thread). */
 static inline __attribute__((always_inline)) void drain_row(const onyx_depthwise2d *p, const float *restrict row,
-                                                            ptrdiff_t valid, ptrdiff_t oy, float *restrict out) {
-    const ptrdiff_t out_plane = p->out_h * p->out_w;
+                                                            ptrdiff_t valid, ptrdiff_t oy, ptrdiff_t row_end,
+                                                            float *restrict out) {
+    const ptrdiff_t out_plane = p->out_h * p->out_w, end = row_end * p->out_w;
     ptrdiff_t start = oy * p->out_w;
     for (ptrdiff_t x0 = 0; x0 < p->out_w; x0 += half) {
         ptrdiff_t n = p->out_w - x0 < half ? p->out_w - x0 : half;
-        /* The spill of a whole 8-float store lands in later rows of the same
-         * plane, which are written after it. */
-        int whole = start + x0 + half <= out_plane;
+        /* The spill of a whole 8-float store lands in later rows of this
+         * call's rows, which are written after it. */
+        int whole = start + x0 + half <= end;
         for (int h = 0; h < lanes / half; h++) {
             if (whole) {
                 onyx_v8 v[8];
@@ -214,11 +216,14 @@ static inline __attribute__((always_inline)) void activate_row(float *restrict v
 }
 
 ONYX_CLONES
-void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, ptrdiff_t count, ptrdiff_t channels,
-                                  const float *restrict input, const float *restrict weights,
-                                  const float *restrict bias, float *restrict output, float *restrict scratch) {
+void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, ptrdiff_t count, ptrdiff_t row_begin,
+                                  ptrdiff_t row_end, ptrdiff_t channels, const float *restrict input,
+                                  const float *restrict weights, const float *restrict bias, float *restrict output,
+                                  float *restrict scratch) {
     blocked_layout l;
     if (!blocked_layout_of(p, &l) || channels <= 0) return;
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > p->out_h) row_end = p->out_h;
     const ptrdiff_t in_plane = p->in_h * p->in_w, out_plane = p->out_h * p->out_w;
     const ptrdiff_t blocks = (channels + lanes - 1) / lanes;
     const ptrdiff_t row_floats = l.wp * lanes;
@@ -238,7 +243,7 @@ void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, pt
         float *out = output + (n * channels + c0) * out_plane;
         const float *lines[64];
         ptrdiff_t filled = 0; /* padded rows [0, filled) are in the ring or past */
-        for (ptrdiff_t oy = 0; oy < p->out_h; oy++) {
+        for (ptrdiff_t oy = row_begin; oy < row_end; oy++) {
             ptrdiff_t top = oy * p->stride_h, bottom = top + (l.ring - 1);
             if (filled < top) filled = top;
             for (; filled <= bottom; filled++) fill_row(p, &l, in, valid, filled, ring + filled % l.ring * row_floats);
@@ -253,7 +258,7 @@ void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, pt
             } else if (p->activation == ONYX_ACTIVATION_SILU) {
                 activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_SILU, 0, 0);
             }
-            drain_row(p, row_out, valid, oy, out);
+            drain_row(p, row_out, valid, oy, row_end, out);
         }
     }
 }

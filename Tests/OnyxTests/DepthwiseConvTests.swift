@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import Onyx
 
@@ -69,6 +70,48 @@ final class DepthwiseConvTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(cases, 150)
+    }
+
+    /// Odd block counts are split into bands of output rows for two
+    /// threads; the bands must give the one-thread bits, and a band computed
+    /// after the band below it must not spill its last row's 8-wide stores
+    /// into that band (on two threads the order is arbitrary).
+    func testRowBandsGiveTheSameBitsInAnyOrder() throws {
+        var values = Values(state: 11)
+        XCTAssertEqual(ConvProblem.depthwiseRowParts(blocks: 9, rows: 56, threads: 2), 2)
+        XCTAssertEqual(ConvProblem.depthwiseRowParts(blocks: 6, rows: 56, threads: 2), 1)
+        XCTAssertEqual(ConvProblem.depthwiseRowParts(blocks: 1, rows: 7, threads: 2), 1)
+        for (channels, kernel, stride) in [(37, 3, 1), (16, 5, 2), (45, 3, 2)] {
+            let (height, width) = (40, 33)
+            let attributes = ConvGeometry.Attributes(
+                kernel: nil, strides: [stride, stride], dilations: [1, 1], pads: [kernel / 2, kernel / 2, kernel / 2, kernel / 2],
+                autoPad: "NOTSET", ceilMode: false)
+            let x = try Tensor(shape: [1, channels, height, width], scalars: values.floats(channels * height * width))
+            let w = try Tensor(shape: [channels, 1, kernel, kernel], scalars: values.floats(channels * kernel * kernel))
+            let b = try Tensor(shape: [channels], scalars: values.floats(channels))
+            let (problem, outShape) = try ConvOps.problem(x, w, b, attributes: attributes, group: channels)
+            let blocks = (channels + 15) / 16
+            XCTAssertGreaterThan(ConvProblem.depthwiseRowParts(blocks: blocks, rows: outShape[2], threads: 2), 1)
+            let one = try problem.runDepthwise(x, w, b, outShape, activation: .silu, threads: 1, method: .blocked)
+            let two = try problem.runDepthwise(x, w, b, outShape, activation: .silu, threads: 2, method: .blocked)
+            let expected = try one.scalars(as: Float.self).map(\.bitPattern)
+            XCTAssertEqual(try two.scalars(as: Float.self).map(\.bitPattern), expected, "c\(channels) k\(kernel) s\(stride)")
+
+            // Bands from the bottom up, one call each, straight into the kernel.
+            var geometry = PoolOps.planeGeometry(problem.geometry)
+            (geometry.activation, geometry.clip_min, geometry.clip_max) = Gemm.Activation.silu.c
+            let scratchCount = Int(onyx_depthwise2d_blocked_scratch_count(&geometry))
+            var scratch = [Float](repeating: 0, count: scratchCount + 16)
+            var output = [Float](repeating: .nan, count: expected.count)
+            let rows = outShape[2]
+            let bands = [0, 5, 6, 13, rows]
+            let xs = try x.scalars(as: Float.self), ws = try w.scalars(as: Float.self), bs = try b.scalars(as: Float.self)
+            for band in (0..<(bands.count - 1)).reversed() {
+                onyx_depthwise2d_blocked_f32(
+                    &geometry, 0, blocks, bands[band], bands[band + 1], channels, xs, ws, bs, &output, &scratch)
+            }
+            XCTAssertEqual(output.map(\.bitPattern), expected, "bottom-up bands: c\(channels) k\(kernel) s\(stride)")
+        }
     }
 
     func testConvOperatorUsesDepthwisePathAndKeepsNaN() throws {

@@ -47,13 +47,14 @@ size_t onyx_depthwise2d_scratch_count(const onyx_depthwise2d *geometry);
  * The same convolution as onyx_depthwise2d_f32 with a phase scratch, bit for
  * bit, computed 16 channels at a time with the channels in vector lanes:
  * items [first, first + count), item = batch * ceil(channels / 16) + channel
- * / 16. Each block's input rows are transposed once each into a ring of rows
- * in the scratch and its output transposed back a row at a time. `scratch`
- * holds onyx_depthwise2d_blocked_scratch_count floats.
+ * / 16, each over output rows [row_begin, row_end) (clamped to the plane).
+ * Each block's input rows are transposed once each into a ring of rows in the
+ * scratch and its output transposed back a row at a time. `scratch` holds
+ * onyx_depthwise2d_blocked_scratch_count floats.
  */
 void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *geometry, ptrdiff_t first, ptrdiff_t count,
-                                  ptrdiff_t channels, const float *input, const float *weights, const float *bias,
-                                  float *output, float *scratch);
+                                  ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t channels, const float *input,
+                                  const float *weights, const float *bias, float *output, float *scratch);
 
 /** The scratch floats onyx_depthwise2d_blocked_f32 needs, or 0 when the geometry is outside its range. */
 size_t onyx_depthwise2d_blocked_scratch_count(const onyx_depthwise2d *geometry);

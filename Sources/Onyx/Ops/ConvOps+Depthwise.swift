@@ -67,24 +67,65 @@ extension ConvProblem {
         }
     }
 
-    /// The blocked kernel over items of 16 channels of one batch entry.
+    /// The blocked kernel over items of 16 channels of one batch entry, each
+    /// split into `depthwiseRowParts` bands of output rows. With more than
+    /// one thread the items are claimed one at a time as threads come free,
+    /// each with its own scratch.
     private func runDepthwiseBlocked(
         _ x: Tensor, _ w: Tensor, _ bias: [Float]?, _ outShape: [Int], shape: onyx_depthwise2d, scratchCount: Int,
         work: Int, threads: Int?
     ) throws -> Tensor {
         let blocks = batch &* ((channels &+ 15) / 16)
+        let rows = Int(shape.out_h)
+        let threadCount = Gemm.threadCount(requested: threads, work: Gemm.saturatingProduct(work, blocks))
+        let parts = Self.depthwiseRowParts(blocks: blocks, rows: rows, threads: threadCount)
+        let items = blocks &* parts
         let geometryCopy = shape
+        let channels = self.channels
         return try withOperands(x, w, bias, outShape) { input, weights, biasBase, output in
-            try Gemm.forEachItem(
-                count: blocks, threads: threads, workPerItem: work,
+            guard threadCount > 1, items > 1 else {
                 // Every scratch float is written by the kernel before it is read.
-                makeScratch: { try FloatScratch(count: scratchCount) }
-            ) { item, _, scratch in
+                let scratch = try FloatScratch(count: scratchCount)
                 guard let base = scratch.base else { return }
                 var geometry = geometryCopy
-                onyx_depthwise2d_blocked_f32(&geometry, item, 1, channels, input, weights, biasBase, output, base)
+                onyx_depthwise2d_blocked_f32(&geometry, 0, blocks, 0, rows, channels, input, weights, biasBase, output, base)
+                return
             }
+            var failures = [Error?](repeating: nil, count: items)
+            failures.withUnsafeMutableBufferPointer { errors in
+                Gemm.parallelFor(items) { item in
+                    let block = item / parts, part = item % parts
+                    do {
+                        let scratch = try FloatScratch(count: scratchCount)
+                        guard let base = scratch.base else { return }
+                        var geometry = geometryCopy
+                        onyx_depthwise2d_blocked_f32(
+                            &geometry, block, 1, rows &* part / parts, rows &* (part &+ 1) / parts, channels, input, weights,
+                            biasBase, output, base)
+                    } catch {
+                        errors[item] = error
+                    }
+                }
+            }
+            if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
         }
+    }
+
+    /// Bands of output rows per 16-channel block so that the items share out
+    /// evenly over `threads`: 1 when the blocks already do (a multiple of the
+    /// threads, or enough that claiming them one at a time evens out),
+    /// otherwise the fewest bands (at least 4 rows each) that make the item
+    /// count a multiple of the threads. A band re-reads the kernel's
+    /// (kernel height − 1) input rows above it, so fewer bands cost less.
+    static func depthwiseRowParts(blocks: Int, rows: Int, threads: Int) -> Int {
+        guard threads > 1, blocks > 0, blocks % threads != 0, blocks < 8 * threads else { return 1 }
+        var parts = 2
+        while rows >= 4 * parts {
+            if (blocks &* parts) % threads == 0 { return parts }
+            parts += 1
+            if parts > 4 * threads { break }
+        }
+        return 1
     }
 
     /// A new output of `outShape` that `body(input, weights, bias, output)`
