@@ -71,9 +71,9 @@ public final class TensorBuffer: @unchecked Sendable {
     /// when the kernel refuses.
     private static func mapped(byteCount: Int) -> TensorBuffer? {
         let length = MappedBlockCache.length(for: byteCount)
-        guard let pointer = MappedBlockCache.shared.acquire(length: length) else { return nil }
+        guard let block = MappedBlockCache.shared.acquire(length: length) else { return nil }
         LiveTensorBytes.shared.add(byteCount)
-        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .unmap(length: length))
+        return TensorBuffer(baseAddress: block.pointer, byteCount: byteCount, release: .unmap(length: block.length))
     }
 
     /// An empty buffer.
@@ -96,9 +96,9 @@ public final class TensorBuffer: @unchecked Sendable {
         guard byteCount > 0 else { return .empty }
         if byteCount >= mappedThreshold {
             let length = MappedBlockCache.length(for: byteCount)
-            if let pointer = MappedBlockCache.shared.acquire(length: length, zeroed: false) {
+            if let block = MappedBlockCache.shared.acquire(length: length, zeroed: false) {
                 LiveTensorBytes.shared.add(byteCount)
-                return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .unmap(length: length))
+                return TensorBuffer(baseAddress: block.pointer, byteCount: byteCount, release: .unmap(length: block.length))
             }
         }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
@@ -182,21 +182,44 @@ final class MappedBlockCache: @unchecked Sendable {
     /// `byteCount` rounded up to whole 64 KiB, so near sizes share blocks.
     static func length(for byteCount: Int) -> Int { (byteCount + 0xFFFF) & ~0xFFFF }
 
-    /// A block of `length` bytes (a multiple of the page size), zeroed unless
-    /// `zeroed` is false (a recycled block then keeps its old bytes), or nil.
-    func acquire(length: Int, zeroed: Bool = true) -> UnsafeMutableRawPointer? {
+    /// A block of at least `length` bytes (a multiple of the page size) and
+    /// its true length, to pass back to ``release(_:length:)``; its first
+    /// `length` bytes zeroed unless `zeroed` is false (a recycled block then
+    /// keeps its old bytes), or nil. A free block of exactly `length` comes
+    /// first, then the shortest free one up to ``reuseFactor`` times longer:
+    /// a block freed moments ago by a larger tensor is still in cache, where
+    /// one of the exact size last used a whole run ago is not (the first
+    /// convolutions of each MobileNetV2 / EfficientNet-B0 stage ran 1.5–2×
+    /// slower, writing into cold blocks), and only then fresh pages.
+    func acquire(length: Int, zeroed: Bool = true) -> (pointer: UnsafeMutableRawPointer, length: Int)? {
         lock.lock()
-        let reused = blocks[length]?.popLast()
-        if reused != nil { cached -= length }
+        var taken = length
+        var reused = blocks[length]?.popLast()
+        if reused == nil {
+            var best = Int.max
+            for (candidate, free) in blocks where candidate > length && candidate < best && !free.isEmpty
+                && candidate <= length &* Self.reuseFactor
+            {
+                best = candidate
+            }
+            if best != Int.max {
+                reused = blocks[best]?.popLast()
+                taken = best
+            }
+        }
+        if reused != nil { cached -= taken }
         lock.unlock()
         if let reused {
             if zeroed { reused.initializeMemory(as: UInt8.self, repeating: 0, count: length) }
-            return reused
+            return (reused, taken)
         }
         let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let pointer, pointer != MAP_FAILED else { return nil }
-        return pointer
+        return (pointer, length)
     }
+
+    /// How much longer than asked a recycled block may be.
+    static let reuseFactor = 4
 
     /// Keeps the block for reuse, or unmaps it when the cache is full.
     func release(_ pointer: UnsafeMutableRawPointer, length: Int) {
@@ -227,11 +250,11 @@ final class FloatScratch {
         self.count = count
         if bytes >= TensorBuffer.mappedThreshold {
             let length = MappedBlockCache.length(for: bytes)
-            guard let pointer = MappedBlockCache.shared.acquire(length: length, zeroed: false) else {
+            guard let block = MappedBlockCache.shared.acquire(length: length, zeroed: false) else {
                 throw OnyxError.resourceLimit("no memory for \(bytes) bytes of kernel scratch")
             }
-            mappedLength = length
-            base = pointer.bindMemory(to: Float.self, capacity: count)
+            mappedLength = block.length
+            base = block.pointer.bindMemory(to: Float.self, capacity: count)
         } else {
             mappedLength = 0
             // Cache-line aligned: the kernels load whole vectors from it.
