@@ -174,7 +174,7 @@ enum Gemm {
     }
 
     /// One rectangle of C per thread, on tile boundaries.
-    private struct Split {
+    struct Split: Equatable {
         let rowParts: Int
         let columnParts: Int
     }
@@ -183,8 +183,13 @@ enum Gemm {
     /// per-thread cost: kernel work on its tiles plus its share of packing.
     /// When rows are split, B is packed once up front by all threads
     /// together; A is packed by each thread for its rows, so splitting
-    /// columns repeats A's packing in every thread.
-    private static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
+    /// columns repeats A's packing in every thread. A pre-packed A (constant
+    /// weights) still streams from memory once per thread for its rows: with
+    /// few columns (a 7×7 ResNet-50 layer4 conv, 4 MB of weights, n = 49)
+    /// splitting columns had both threads read all of it, and two threads ran
+    /// barely faster than one. Likewise each thread reads its columns of a B
+    /// the kernels read in place.
+    static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
         let rowTiles = (m + tileRows - 1) / tileRows
         let columnTiles = (n + tileColumns - 1) / tileColumns
         // A packed element costs about as much as 16 kernel multiply-adds
@@ -192,6 +197,11 @@ enum Gemm {
         // used); packed all at once up front it goes through L3 and back.
         let packCost = 16
         let upFrontPackCost = 64
+        // An A element read from memory (~0.2 ns at a core's share of DRAM
+        // bandwidth) is worth ~16 multiply-adds; a B read in place (an
+        // activation, more often still in cache) half that.
+        let streamCost = 16
+        let bStreamCost = 8
         var best = Split(rowParts: 1, columnParts: 1)
         var bestCost = Int.max
         for rowParts in 1...threads where threads % rowParts == 0 {
@@ -200,8 +210,10 @@ enum Gemm {
             let rows = (rowTiles + rowParts - 1) / rowParts * tileRows
             let columns = (columnTiles + columnParts - 1) / columnParts * tileColumns
             var cost = rows &* columns &* k
-            if !aPacked { cost &+= packCost &* min(rows, m) &* k }
-            if !bPacked {
+            cost &+= (aPacked ? streamCost : packCost) &* min(rows, m) &* k
+            if bPacked {
+                cost &+= bStreamCost &* min(columns, n) &* k
+            } else {
                 cost &+= rowParts > 1 ? upFrontPackCost &* (n / threads) &* k : packCost &* min(columns, n) &* k
             }
             if cost < bestCost || (cost == bestCost && columnParts > best.columnParts) {
