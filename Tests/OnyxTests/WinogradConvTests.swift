@@ -5,12 +5,13 @@ import XCTest
 /// The Winograd F(2×2, 3×3) Conv path (`ConvOps+Winograd.swift`) against the
 /// reference unfold-and-multiply Conv: odd and even output sizes, pads
 /// (asymmetric too), batch, bias, fused ReLU/Clip, thread counts (bitwise),
+/// outputs too small to pay (direct path on plain weights packed on demand),
 /// and the plan-time choice of which convolutions take it.
 final class WinogradConvTests: XCTestCase {
     func testMatchesReferenceOverGeometries() throws {
         var values = DepthwiseConvTests.Values(state: 11)
         var checked = 0
-        for (height, width) in [(2, 2), (3, 5), (7, 7), (8, 8), (14, 13), (30, 31)] {
+        for (height, width) in [(14, 13), (15, 16), (18, 17), (23, 22), (30, 31), (12, 21)] {
             for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3]] {
                 for (channels, filters) in [(16, 16), (19, 33)] {
                     let attributes = ConvGeometry.Attributes(
@@ -66,6 +67,22 @@ final class WinogradConvTests: XCTestCase {
         XCTAssertFalse(problem.winogradPays)
         let y = try problem.runFloat(x, w, nil, outShape, packed: packed, threads: 1).scalars(as: Float.self)
         XCTAssertEqual(y, [Float](repeating: 60, count: 16))
+        // A 7×7 output (16 tiles) takes the direct path too, on plain weights packed once and kept.
+        var values = DepthwiseConvTests.Values(state: 3)
+        let wide = try Tensor(shape: [1, 16, 7, 7], scalars: values.floats(16 * 49))
+        let (small, smallShape) = try ConvOps.problem(wide, w, nil, attributes: attributes(), group: 1)
+        XCTAssertFalse(small.winogradPays)
+        let reference = try small.run(Float.self, wide, w, nil, smallShape).scalars(as: Float.self)
+        for threads in [1, 2] {
+            let direct = try small.runFloat(wide, w, nil, smallShape, packed: packed, threads: threads).scalars(as: Float.self)
+            for (index, expected) in reference.enumerated() {
+                XCTAssertEqual(direct[index], expected, accuracy: 1e-5 * 16 * 9, "7×7 direct [\(index)]")
+            }
+        }
+        XCTAssertEqual(packed.direct?.get { [] }.count, 1, "the plain weights were packed and kept")
+        let (large, _) = try ConvOps.problem(
+            try Tensor(shape: [1, 16, 16, 16], scalars: values.floats(16 * 256)), w, nil, attributes: attributes(), group: 1)
+        XCTAssertTrue(large.winogradPays)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 
 /// An operand packed once (at plan time, for constant weights) in the layout
@@ -41,13 +42,35 @@ struct PackedConstant: Sendable {
     /// (filters × channels), or empty.
     let winograd: [PackedMatrix]
 
+    /// For Winograd weights: the plain packed matrices, made the first time
+    /// a run's geometry does not pay for Winograd (plan time does not know
+    /// the input's size) and kept for later runs.
+    let direct: LazyPackedGroups?
+
     init?(_ tensor: Tensor, matrices: [PackedMatrix], winograd: [PackedMatrix] = []) {
         guard let buffer = tensor.buffer else { return nil }
         source = buffer
         shape = tensor.shape
         self.matrices = matrices
         self.winograd = winograd
+        direct = winograd.isEmpty ? nil : LazyPackedGroups()
     }
 
     func matches(_ tensor: Tensor) -> Bool { tensor.buffer === source && tensor.shape == shape }
+}
+
+/// Packed matrices built once, on first use, by whichever thread asks first.
+final class LazyPackedGroups: @unchecked Sendable {
+    private let lock = NSLock()
+    private var groups: [PackedMatrix]?
+
+    /// The matrices `make` builds, built on the first call only.
+    func get(_ make: () throws -> [PackedMatrix]) rethrows -> [PackedMatrix] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let groups { return groups }
+        let made = try make()
+        groups = made
+        return made
+    }
 }

@@ -22,16 +22,21 @@ extension ConvProblem {
            let transformed = try? winogradWeights(w) {
             return PackedConstant(w, matrices: [], winograd: transformed)
         }
+        guard let matrices = try? directWeights(w, group: group) else { return nil }
+        return PackedConstant(w, matrices: matrices)
+    }
+
+    /// The weights packed per group as the GEMM's A operand.
+    static func directWeights(_ w: Tensor, group: Int) throws -> [PackedMatrix] {
         let perGroup = w.shape[0] / group
         let depth = w.count / w.shape[0]
-        guard let matrices = try? w.withElements(Float.self, { weights in
+        return try w.withElements(Float.self) { weights in
             try (0..<group).map { g in
                 try PackedMatrix(
                     .a, rows: perGroup, columns: depth,
                     from: .rowMajor(weights.baseAddress.map { $0 + g &* perGroup &* depth }, columns: depth))
             }
-        }) else { return nil }
-        return PackedConstant(w, matrices: matrices)
+        }
     }
 
     /// True for a 1×1 (×1…) convolution with unit strides and no padding: its
@@ -71,7 +76,11 @@ extension ConvProblem {
             : rowMajorColumns ? try Tensor.checkedCount([depth, positions]) : onyx_sgemm_packed_b_count(depth, positions)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
-        let packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
+        var packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
+        if packedGroups == nil, let packed, packed.matches(w), let direct = packed.direct {
+            // Winograd weights for a geometry Winograd does not pay on: pack the plain ones once.
+            packedGroups = try direct.get { try Self.directWeights(w, group: group) }
+        }
         let bias = try b?.scalars(as: Float.self) ?? []
         return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }

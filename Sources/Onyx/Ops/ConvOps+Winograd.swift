@@ -45,13 +45,20 @@ extension ConvProblem {
 
     /// True when this problem's geometry suits the Winograd kernels and its
     /// tiles do fewer multiplies than the direct product (16 per tile against
-    /// 9 per output position; a 1×1 output, for one, does not pay).
+    /// 9 per output position; a 1×1 output, for one, does not pay), with at
+    /// least ``winogradMinimumTiles`` tiles per image.
     var winogradPays: Bool {
         guard geometry.kernel == [3, 3], geometry.strides == [1, 1], geometry.dilations == [1, 1], group == 1
         else { return false }
         let tiles = (geometry.output[0] + 1) / 2 * ((geometry.output[1] + 1) / 2)
-        return 16 * tiles < 8 * geometry.output[0] * geometry.output[1]
+        return 16 * tiles < 8 * geometry.output[0] * geometry.output[1] && tiles >= Self.winogradMinimumTiles
     }
+
+    /// Below this many tiles the 16 GEMMs are too narrow to hide their
+    /// weights: Winograd reads 16/9 as many weights as the direct product,
+    /// from memory once per run, and ResNet-50's 7×7 layer4 convs (16 tiles,
+    /// 16 MB of transformed weights) ran 1.6× slower than on the direct path.
+    static let winogradMinimumTiles = 32
 
     func runWinograd(
         _ x: Tensor, _ b: Tensor?, _ outShape: [Int], weights: [PackedMatrix], activation: Gemm.Activation, threads: Int?
