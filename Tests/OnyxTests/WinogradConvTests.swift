@@ -117,3 +117,60 @@ final class UnfoldingLayoutTests: XCTestCase {
         }
     }
 }
+
+/// Convolutions with few filters and a large unfolded matrix run a band of
+/// output rows at a time (`runBands`): against the reference, bitwise across
+/// thread counts, with uneven last bands, packed and unpacked weights, and
+/// an activation applied after the product (tanh) as well as in it (ReLU).
+final class BandedConvTests: XCTestCase {
+    func testBandsMatchReferenceAndThreadCounts() throws {
+        var values = DepthwiseConvTests.Values(state: 17)
+        // (input, filters, kernel, stride, pad): a first-layer 7×7 s2 conv, a 3×3 s1 one, a 5×5 s2 one on a batch of 2.
+        let cases: [([Int], Int, Int, Int, Int)] = [
+            ([1, 3, 75, 70], 16, 7, 2, 3), ([1, 16, 70, 33], 24, 3, 1, 1), ([2, 5, 61, 90], 12, 5, 2, 2),
+        ]
+        for (shape, filters, kernel, stride, pad) in cases {
+            let channels = shape[1]
+            let attributes = ConvGeometry.Attributes(
+                kernel: nil, strides: [stride, stride], dilations: nil, pads: [pad, pad, pad, pad], autoPad: "NOTSET",
+                ceilMode: false)
+            let x = try Tensor(shape: shape, scalars: values.floats(shape.reduce(1, *)))
+            let w = try Tensor(shape: [filters, channels, kernel, kernel], scalars: values.floats(filters * channels * kernel * kernel))
+            let b = try Tensor(shape: [filters], scalars: values.floats(filters))
+            let (problem, outShape) = try ConvOps.problem(x, w, b, attributes: attributes, group: 1)
+            let unfold = try Unfolding(
+                geometry: problem.geometry, taps: kernel * kernel, positions: outShape[2] * outShape[3])
+            let rows = try XCTUnwrap(unfold.bandRows(depth: channels * kernel * kernel, filters: filters), "\(shape)")
+            XCTAssertNotEqual(outShape[2] % rows, 0, "the last band is shorter: \(shape)")
+            let reference = try problem.run(Float.self, x, w, b, outShape).scalars(as: Float.self)
+            let packed = ConvProblem.packedWeights(w, group: 1)
+            for (activation, fused) in [(Gemm.Activation.relu, nil), (.none, try FusedActivation(.tanh))] {
+                var first: [UInt32]?
+                for (threads, weights) in [(1, packed), (2, packed), (2, nil)] {
+                    let y = try problem.runFloat(
+                        x, w, b, outShape, packed: weights, activation: activation, fused: fused, threads: threads)
+                        .scalars(as: Float.self)
+                    if let first {
+                        XCTAssertEqual(y.map(\.bitPattern), first, "\(shape) threads \(threads)")
+                    } else {
+                        first = y.map(\.bitPattern)
+                    }
+                    let scale = Float(channels * kernel * kernel)
+                    for (index, expected) in reference.enumerated() {
+                        let want = fused == nil ? max(expected, 0) : Float(Foundation.tanh(Double(expected)))
+                        XCTAssertEqual(y[index], want, accuracy: 2e-6 * scale, "\(shape) [\(index)]")
+                    }
+                }
+            }
+        }
+        // Deep columns would make bands too narrow (ResNet-50's 3×3 stride-2 conv at depth 1152): no bands.
+        let deep = ConvGeometry.Attributes(
+            kernel: nil, strides: [2, 2], dilations: nil, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        let (problem, outShape) = try ConvOps.problem(
+            try Tensor(shape: [1, 128, 56, 56], scalars: [Float](repeating: 0, count: 128 * 56 * 56)),
+            try Tensor(shape: [128, 128, 3, 3], scalars: [Float](repeating: 0, count: 128 * 128 * 9)), nil,
+            attributes: deep, group: 1)
+        let unfold = try Unfolding(geometry: problem.geometry, taps: 9, positions: outShape[2] * outShape[3])
+        XCTAssertNil(unfold.bandRows(depth: 128 * 9, filters: 128))
+    }
+}

@@ -72,10 +72,15 @@ extension ConvProblem {
         // Where the GEMM reads a row-major B in place, the columns are unfolded
         // row-major and never packed; otherwise straight into the packed layout.
         let rowMajorColumns = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: positions, k: depth)
+        let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
+        let bandRows = unfold?.bandRows(depth: depth, filters: filtersPerGroup)
+        let outWidth = geometry.output.last ?? 1
+        let bandPositions = bandRows.map { $0 &* outWidth } ?? positions
+        let bandRowMajor = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: bandPositions, k: depth)
         let columnCount = pointwise ? 0
+            : bandRows != nil ? (bandRowMajor ? try Tensor.checkedCount([depth, bandPositions]) : onyx_sgemm_packed_b_count(depth, bandPositions))
             : rowMajorColumns ? try Tensor.checkedCount([depth, positions]) : onyx_sgemm_packed_b_count(depth, positions)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
-        let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
         var packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
         if packedGroups == nil, let packed, packed.matches(w), let direct = packed.direct {
             // Winograd weights for a geometry Winograd does not pay on: pack the plain ones once.
@@ -106,6 +111,12 @@ extension ConvProblem {
                                 after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions), threads: itemThreads)
                             }
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
+                            if let bandRows, let source {
+                                return try runBands(
+                                    unfold, source: source, channels: channelsPerGroup, bandRows: bandRows, columnCount: columnCount,
+                                    rowMajor: bandRowMajor, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
+                                    target: target, threads: itemThreads)
+                            }
                             guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
                             if let source {
                                 unfold.run(
@@ -119,6 +130,57 @@ extension ConvProblem {
                 }
             }
         }
+    }
+}
+
+extension ConvProblem {
+    /// One (batch, group) product a band of `bandRows` output rows at a time:
+    /// each band unfolded into its own scratch and multiplied at once, while
+    /// its columns are in cache. Bands are claimed one at a time by the
+    /// threads, each product on one thread; a band is computed the same way
+    /// whatever the thread count.
+    fileprivate func runBands(
+        _ unfold: Unfolding, source: UnsafePointer<Float>, channels: Int, bandRows: Int, columnCount: Int, rowMajor: Bool,
+        weights: Gemm.Operand, bias: Gemm.Bias, activation: Gemm.Activation, after: FusedActivation?,
+        target: UnsafeMutablePointer<Float>, threads: Int
+    ) throws {
+        let outHeight = geometry.output[0], outWidth = geometry.output.last ?? 1
+        let positions = outHeight &* outWidth
+        let depth = channels &* unfold.taps
+        let filtersPerGroup = filters / group
+        let bands = (outHeight &+ bandRows &- 1) / bandRows
+        let workers = Gemm.threadCount(requested: threads, work: Gemm.saturatingProduct(filtersPerGroup, positions, depth))
+        var failures = [Error?](repeating: nil, count: bands)
+        let body = { (band: Int, errors: UnsafeMutableBufferPointer<Error?>) in
+            let rows = band &* bandRows..<min(outHeight, (band &+ 1) &* bandRows)
+            let count = rows.count &* outWidth
+            do {
+                // Every element is written by the unfolding before it is read.
+                let columns = try FloatScratch(count: columnCount)
+                guard let base = columns.base else { return }
+                unfold.run(source, channels: channels, into: base, packed: !rowMajor, rows: rows, threads: 1)
+                let c = target + rows.lowerBound &* outWidth
+                let b: Gemm.Operand = rowMajor ? .matrix(.rowMajor(base, columns: count)) : .packedBuffer(base)
+                try Gemm.multiply(
+                    m: filtersPerGroup, n: count, k: depth, a: weights, b: b, c: c, ldc: positions, bias: bias,
+                    activation: activation, threads: 1)
+                if let after {
+                    for filter in 0..<filtersPerGroup {
+                        after.apply(UnsafeMutableBufferPointer(start: c + filter &* positions, count: count), threads: 1)
+                    }
+                }
+            } catch {
+                errors[band] = error
+            }
+        }
+        failures.withUnsafeMutableBufferPointer { errors in
+            if workers > 1 {
+                Gemm.parallelFor(bands) { band in body(band, errors) }
+            } else {
+                for band in 0..<bands { body(band, errors) }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 }
 
@@ -149,16 +211,39 @@ struct Unfolding {
         }
     }
 
+    /// Output rows per band when the columns are better unfolded and
+    /// multiplied a band of output rows at a time (the band's columns stay in
+    /// L2 between the unfolding and the GEMM), or nil. Only for 1-D / 2-D
+    /// convolutions with few filters per group, where each unfolded value is
+    /// used too few times to pay for its trip through memory (ResNet-50's
+    /// first 7×7 conv unfolds 7.4 MB for 64 filters), only when the whole
+    /// matrix would not fit in L2, and only with bands of 256 columns or more.
+    func bandRows(depth: Int, filters: Int) -> Int? {
+        guard table == nil, filters <= 128, depth > 0 else { return nil }
+        let outWidth = geometry.output.last ?? 1
+        let outHeight = geometry.input.count == 2 ? geometry.output[0] : 1
+        let bandFloats = 1 << 16
+        guard Gemm.saturatingProduct(depth, positions) > 2 * bandFloats, outHeight > 1 else { return nil }
+        let rows = max(1, bandFloats / max(1, depth &* outWidth))
+        // Narrower bands make narrow GEMMs that re-read the weights per band
+        // (ResNet-50's 3×3 stride-2 conv at depth 1152: 2 rows, 1.4× slower).
+        guard rows &* outWidth >= 256 else { return nil }
+        return rows < outHeight ? rows : nil
+    }
+
     /// Fills `target` with the unfolded `channels` planes at `input`: in the
     /// GEMM's packed-B layout (`onyx_sgemm_packed_b_count(channels · taps,
     /// positions)` floats) when `packed`, else as a row-major
-    /// (channels · taps) × positions matrix.
+    /// (channels · taps) × positions matrix. With `rows`, only the columns of
+    /// output rows `rows` (1-D / 2-D only), as a matrix of that many columns.
     func run(
         _ input: UnsafePointer<Float>, channels: Int, into target: UnsafeMutablePointer<Float>, packed: Bool = true,
-        threads: Int
+        rows band: Range<Int>? = nil, threads: Int
     ) {
         let inputSize = geometry.inputCount
         let depth = channels &* taps
+        let outWidth = geometry.output.last ?? 1
+        let positions = band.map { $0.count &* outWidth } ?? self.positions
         // Split by rows (channel, tap), not channels: a 3-channel input
         // (the first conv of an image model) still halves evenly.
         let parts = min(threads, depth, max(1, depth &* positions / (1 << 16)))
@@ -176,7 +261,7 @@ struct Unfolding {
                             row[index] = offset < 0 ? 0 : plane[offset]
                         }
                     } else {
-                        unfoldRow(plane, tap: tap, into: row)
+                        unfoldRow(plane, tap: tap, rows: band, into: row)
                     }
                     if packed {
                         _ = onyx_sgemm_pack_b_part(depth, positions, row, positions, 1, p, p &+ 1, 0, positions, target)
@@ -188,8 +273,11 @@ struct Unfolding {
         Gemm.parallelFor(parts) { part in body(depth &* part / parts, depth &* (part &+ 1) / parts) }
     }
 
-    /// Row `tap` of one channel of a 1-D or 2-D convolution: `positions` values.
-    private func unfoldRow(_ plane: UnsafePointer<Float>, tap: Int, into row: UnsafeMutablePointer<Float>) {
+    /// Row `tap` of one channel of a 1-D or 2-D convolution: `positions`
+    /// values, or those of output rows `band`.
+    private func unfoldRow(
+        _ plane: UnsafePointer<Float>, tap: Int, rows band: Range<Int>?, into row: UnsafeMutablePointer<Float>
+    ) {
         let twoD = geometry.input.count == 2
         let (height, width) = twoD ? (geometry.input[0], geometry.input[1]) : (1, geometry.input[0])
         let (outHeight, outWidth) = twoD ? (geometry.output[0], geometry.output[1]) : (1, geometry.output[0])
@@ -202,9 +290,10 @@ struct Unfolding {
         // Output columns whose input column ow · strideW + shift lies in [0, width).
         let low = min(outWidth, shift >= 0 ? 0 : (strideW &- 1 &- shift) / strideW)
         let high = max(low, min(outWidth, width &- shift <= 0 ? 0 : (width &- shift &+ strideW &- 1) / strideW))
-        for oh in 0..<outHeight {
+        let rows = band ?? 0..<outHeight
+        for oh in rows {
             let ih = oh &* strideH &+ kh &* dilationH &- padH
-            let target = row + oh &* outWidth
+            let target = row + (oh &- rows.lowerBound) &* outWidth
             guard ih >= 0 && ih < height else {
                 target.update(repeating: 0, count: outWidth)
                 continue
