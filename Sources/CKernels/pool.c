@@ -5,6 +5,8 @@
 #include "window.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "clones.h"
 
@@ -14,8 +16,57 @@ static inline __attribute__((always_inline)) float max_nan(float r, float v) {
     return (v != v || r != r) ? v + r : m;
 }
 
+/* Stride-2 columns, rows first: per output row, the maximum over its
+ * kernel rows (contiguous), split into even and odd columns, so every tap
+ * column is a contiguous run of one of them. `buf` holds 2 * in_w + 2 floats.
+ * Same maxima as the tap-by-tap loop (a NaN anywhere in the window gives
+ * NaN); only which of +0 / -0 wins a tie may differ. */
+static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_depthwise2d *p,
+                                                                  const float *restrict input,
+                                                                  float *restrict output, float *restrict buf) {
+    const ptrdiff_t w = p->in_w, halves = (w + 1) / 2;
+    float *restrict column = buf, *restrict even = buf + w, *restrict odd = even + halves;
+    for (ptrdiff_t oy = 0; oy < p->out_h; oy++) {
+        float *restrict row = output + oy * p->out_w;
+        int any = 0;
+        for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
+            ptrdiff_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+            if (iy < 0 || iy >= p->in_h) continue;
+            const float *in_row = input + iy * w;
+            if (!any) {
+                memcpy(column, in_row, (size_t)w * sizeof(float));
+                any = 1;
+            } else {
+                for (ptrdiff_t x = 0; x < w; x++) column[x] = max_nan(column[x], in_row[x]);
+            }
+        }
+        for (ptrdiff_t ox = 0; ox < p->out_w; ox++) row[ox] = -INFINITY;
+        if (!any) continue;
+        for (ptrdiff_t i = 0; i < w / 2; i++) {
+            even[i] = column[2 * i];
+            odd[i] = column[2 * i + 1];
+        }
+        if (w % 2) even[w / 2] = column[w - 1];
+        for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+            ptrdiff_t shift, lo, hi;
+            onyx_tap_columns(p, kx, &shift, &lo, &hi);
+            /* Input column 2 x + shift: even[x + shift / 2] or odd[x + (shift - 1) / 2]. */
+            const float *in = shift % 2 == 0 ? even + shift / 2 : odd + (shift - 1) / 2;
+            for (ptrdiff_t x = lo; x < hi; x++) row[x] = max_nan(row[x], in[x]);
+        }
+    }
+}
+
 ONYX_CLONES
 void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, float *restrict output) {
+    if (p->stride_w == 2 && p->in_w > 0 && p->in_w <= ((ptrdiff_t)1 << 24)) {
+        float *buf = malloc(((size_t)p->in_w * 2 + 2) * sizeof(float));
+        if (buf) {
+            maxpool_stride2(p, input, output, buf);
+            free(buf);
+            return;
+        }
+    }
     for (ptrdiff_t oy = 0; oy < p->out_h; oy++) {
         float *restrict row = output + oy * p->out_w;
         for (ptrdiff_t ox = 0; ox < p->out_w; ox++) row[ox] = -INFINITY;

@@ -45,6 +45,14 @@ final class PoolFastPathTests: XCTestCase {
         let reference = try XCTUnwrap(PoolOps.pool(x, attributes, kind: .max)[0]).asTensor().scalars(as: Float.self)
         XCTAssertTrue(fast[0].isNaN && fast[1].isNaN)
         XCTAssertTrue(reference[0].isNaN && reference[1].isNaN)
+        // The stride-2 path (rows first, then even and odd columns), NaN in an odd column.
+        let wide = try Tensor(shape: [1, 1, 3, 7], scalars: (0..<21).map { $0 == 10 ? Float.nan : Float($0) })
+        let strided = ConvGeometry.Attributes(
+            kernel: [3, 3], strides: [2, 2], dilations: nil, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        let pooled = try XCTUnwrap(try PoolOps.fastPool(wide, strided, kind: .max, threads: 1)).scalars(as: Float.self)
+        // Output 2×4; column 3 (odd) of row 1 reaches outputs (0|1, 1) and (0|1, 2).
+        XCTAssertEqual(pooled.map(\.isNaN), [false, true, true, false, false, true, true, false])
+        XCTAssertEqual([pooled[0], pooled[3], pooled[4], pooled[7]], [8, 13, 15, 20])
     }
 
     func testGlobalPoolsMatchReference() throws {
