@@ -50,11 +50,15 @@ size_t onyx_winograd2_scratch_count(const onyx_winograd_geometry *g) {
 }
 
 ONYX_CLONES
-void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t c0, size_t c1, size_t channels,
-                              const float *restrict input, float *restrict v, float *restrict scratch) {
+void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t ty0, size_t ty1, size_t c0, size_t c1,
+                              size_t channels, const float *restrict input, float *restrict v,
+                              float *restrict scratch) {
     ptrdiff_t th = (g->out_h + 1) / 2, tw = (g->out_w + 1) / 2;
-    ptrdiff_t hp = 2 * th + 2, wp = 2 * tw + 2;
-    size_t tiles = (size_t)(th * tw), stride = channels * tiles;
+    if ((ptrdiff_t)ty1 > th) ty1 = (size_t)th;
+    if (ty0 >= ty1) return;
+    /* Padded rows [2 ty0, 2 ty1 + 2) of the plane, scratch row 0 = padded row 2 ty0. */
+    ptrdiff_t first = 2 * (ptrdiff_t)ty0, hp = 2 * (ptrdiff_t)(ty1 - ty0) + 2, wp = 2 * tw + 2;
+    size_t tiles = (ty1 - ty0) * (size_t)tw, stride = channels * tiles;
     for (ptrdiff_t i = 0; i < hp * wp; i++) scratch[i] = 0;
     /* Padded columns [lo, hi) hold input columns. */
     ptrdiff_t lo = g->pad_left > 0 ? g->pad_left : 0;
@@ -62,14 +66,14 @@ void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t c0, size_t
     for (size_t c = c0; c < c1; c++) {
         const float *plane = input + c * (size_t)(g->in_h * g->in_w);
         for (ptrdiff_t r = 0; r < hp; r++) {
-            ptrdiff_t iy = r - g->pad_top;
+            ptrdiff_t iy = first + r - g->pad_top;
             if (iy < 0 || iy >= g->in_h || lo >= hi) continue;
             const float *src = plane + iy * g->in_w - g->pad_left;
             float *row = scratch + r * wp;
             for (ptrdiff_t x = lo; x < hi; x++) row[x] = src[x];
         }
         float *out = v + c * tiles;
-        for (ptrdiff_t ty = 0; ty < th; ty++) {
+        for (ptrdiff_t ty = 0; ty < (ptrdiff_t)(ty1 - ty0); ty++) {
             const float *r0 = scratch + 2 * ty * wp, *r1 = r0 + wp, *r2 = r1 + wp, *r3 = r2 + wp;
             float *o = out + ty * tw;
             for (ptrdiff_t tx = 0; tx < tw; tx++) {
@@ -103,18 +107,20 @@ void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t c0, size_t
 }
 
 ONYX_CLONES
-void onyx_winograd2_output_f32(const onyx_winograd_geometry *g, size_t k0, size_t k1, size_t filters,
-                               const float *restrict m, const float *restrict bias, int activation, float clip_min,
-                               float clip_max, float *restrict output) {
+void onyx_winograd2_output_f32(const onyx_winograd_geometry *g, size_t ty0, size_t ty1, size_t k0, size_t k1,
+                               size_t filters, const float *restrict m, const float *restrict bias, int activation,
+                               float clip_min, float clip_max, float *restrict output) {
     ptrdiff_t th = (g->out_h + 1) / 2, tw = (g->out_w + 1) / 2;
-    size_t tiles = (size_t)(th * tw), stride = filters * tiles;
+    if ((ptrdiff_t)ty1 > th) ty1 = (size_t)th;
+    if (ty0 >= ty1) return;
+    size_t tiles = (ty1 - ty0) * (size_t)tw, stride = filters * tiles;
     ptrdiff_t full = g->out_w / 2;
     for (size_t k = k0; k < k1; k++) {
         float b = bias ? bias[k] : 0.0f;
         float *plane = output + k * (size_t)(g->out_h * g->out_w);
         const float *s = m + k * tiles;
-        for (ptrdiff_t ty = 0; ty < th; ty++) {
-            const float *q = s + ty * tw;
+        for (ptrdiff_t ty = (ptrdiff_t)ty0; ty < (ptrdiff_t)ty1; ty++) {
+            const float *q = s + (ty - (ptrdiff_t)ty0) * tw;
             float *y0 = plane + 2 * ty * g->out_w;
             float *y1 = 2 * ty + 1 < g->out_h ? y0 + g->out_w : NULL;
             for (ptrdiff_t tx = 0; tx < tw; tx++) {

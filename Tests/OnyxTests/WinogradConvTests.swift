@@ -47,6 +47,37 @@ final class WinogradConvTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(checked, 30)
     }
 
+    /// Bands of tile rows (each band's stages in L2) give the whole-image
+    /// bits: any band height, uneven last bands, pads, batch, activations,
+    /// one or two threads; and the automatic choice bands ResNet-50's layer1.
+    func testTileRowBandsGiveTheWholeImageBits() throws {
+        var values = DepthwiseConvTests.Values(state: 23)
+        for (height, width, pads) in [(23, 22, [1, 1, 1, 1]), (30, 31, [2, 0, 1, 3]), (16, 16, [0, 0, 0, 0])] {
+            let (channels, filters) = (19, 33)
+            let attributes = ConvGeometry.Attributes(
+                kernel: nil, strides: nil, dilations: nil, pads: pads, autoPad: "NOTSET", ceilMode: false)
+            let x = try Tensor(shape: [2, channels, height, width], scalars: values.floats(2 * channels * height * width))
+            let w = try Tensor(shape: [filters, channels, 3, 3], scalars: values.floats(filters * channels * 9))
+            let b = try Tensor(shape: [filters], scalars: values.floats(filters))
+            let (problem, outShape) = try ConvOps.problem(x, w, b, attributes: attributes, group: 1)
+            let packed = try XCTUnwrap(ConvProblem.packedWeights(w, group: 1, attributes: attributes))
+            for activation in [Gemm.Activation.none, .relu] {
+                let whole = try problem.runWinograd(
+                    x, b, outShape, weights: packed.winograd, activation: activation, threads: 1, bandTileRows: 0)
+                    .scalars(as: Float.self).map(\.bitPattern)
+                for (band, threads) in [(1, 1), (2, 2), (3, 1), (5, 2)] {
+                    let banded = try problem.runWinograd(
+                        x, b, outShape, weights: packed.winograd, activation: activation, threads: threads, bandTileRows: band)
+                    XCTAssertEqual(try banded.scalars(as: Float.self).map(\.bitPattern), whole,
+                                   "\(height)×\(width) \(pads) band \(band) threads \(threads)")
+                }
+            }
+        }
+        XCTAssertEqual(ConvProblem.winogradBandTileRows(channels: 64, filters: 64, tileRows: 28, tileColumns: 28, threads: 2), 3)
+        XCTAssertNil(ConvProblem.winogradBandTileRows(channels: 256, filters: 256, tileRows: 7, tileColumns: 7, threads: 2))
+        XCTAssertNil(ConvProblem.winogradBandTileRows(channels: 128, filters: 128, tileRows: 14, tileColumns: 14, threads: 2))
+    }
+
     func testOnlyUnitStride3x3SingleGroupWideEnoughConvsArePrepared() throws {
         func attributes(strides: [Int]? = nil, dilations: [Int]? = nil) -> ConvGeometry.Attributes {
             ConvGeometry.Attributes(

@@ -167,17 +167,19 @@ void onyx_winograd2_weights_f32(size_t filters, size_t channels, const float *w,
 size_t onyx_winograd2_scratch_count(const onyx_winograd_geometry *geometry);
 
 /** Input transform of channels [c0, c1) of one image (channels planes at
- * input): v[e] (channels x tiles, row-major) gets B^T d B per tile, tiles =
- * ceil(out_h / 2) * ceil(out_w / 2) in row-major order. */
-void onyx_winograd2_input_f32(const onyx_winograd_geometry *geometry, size_t c0, size_t c1, size_t channels,
-                              const float *input, float *v, float *scratch);
+ * input), tile rows [ty0, ty1) (of ceil(out_h / 2), each ceil(out_w / 2)
+ * tiles): v[e] (channels x tiles, row-major, tiles = the range's tiles in
+ * row-major order) gets B^T d B per tile. */
+void onyx_winograd2_input_f32(const onyx_winograd_geometry *geometry, size_t ty0, size_t ty1, size_t c0, size_t c1,
+                              size_t channels, const float *input, float *v, float *scratch);
 
-/** Output transform of filters [k0, k1): from m[e] (filters x tiles), each
- * tile's 2x2 outputs A^T M A + bias[k] (bias may be NULL), then the activation
- * (ONYX_ACTIVATION_*), into the filters' output planes. */
-void onyx_winograd2_output_f32(const onyx_winograd_geometry *geometry, size_t k0, size_t k1, size_t filters,
-                               const float *m, const float *bias, int activation, float clip_min, float clip_max,
-                               float *output);
+/** Output transform of filters [k0, k1) over tile rows [ty0, ty1): from
+ * m[e] (filters x the range's tiles), each tile's 2x2 outputs A^T M A +
+ * bias[k] (bias may be NULL), then the activation (ONYX_ACTIVATION_*), into
+ * the filters' output planes. */
+void onyx_winograd2_output_f32(const onyx_winograd_geometry *geometry, size_t ty0, size_t ty1, size_t k0, size_t k1,
+                               size_t filters, const float *m, const float *bias, int activation, float clip_min,
+                               float clip_max, float *output);
 
 #ifdef __cplusplus
 }

@@ -60,8 +60,29 @@ extension ConvProblem {
     /// 16 MB of transformed weights) ran 1.6× slower than on the direct path.
     static let winogradMinimumTiles = 32
 
+    /// Tile rows per band when the Winograd stages run a band of tile rows
+    /// at a time, each band's transformed input and products (about 768 KB)
+    /// staying in L2 from the input transform through the 16 GEMMs to the
+    /// output transform, or nil for whole images. Only where the transformed
+    /// weights fit in L2 too (at most 128 channels and filters), the bands
+    /// keep 32 tiles or more (narrower GEMMs lose more than they save), and
+    /// there are at least four bands per thread to claim. Results are the
+    /// same bits either way: each tile and each product element is computed
+    /// by the same operations in the same order.
+    static func winogradBandTileRows(
+        channels: Int, filters: Int, tileRows: Int, tileColumns: Int, threads: Int
+    ) -> Int? {
+        guard channels <= 128, filters <= 128, tileRows > 1, tileColumns > 0 else { return nil }
+        let tiles = max(1, (768 << 10) / (64 * (channels + filters)))
+        let rows = max(1, tiles / tileColumns)
+        guard rows * tileColumns >= 32, rows < tileRows else { return nil }
+        let bands = (tileRows + rows - 1) / rows
+        return bands >= 4 * max(1, threads) ? rows : nil
+    }
+
     func runWinograd(
-        _ x: Tensor, _ b: Tensor?, _ outShape: [Int], weights: [PackedMatrix], activation: Gemm.Activation, threads: Int?
+        _ x: Tensor, _ b: Tensor?, _ outShape: [Int], weights: [PackedMatrix], activation: Gemm.Activation, threads: Int?,
+        bandTileRows requestedBand: Int? = nil
     ) throws -> Tensor {
         var shape = onyx_winograd_geometry()
         shape.in_h = geometry.input[0]
@@ -70,6 +91,15 @@ extension ConvProblem {
         shape.out_w = geometry.output[1]
         shape.pad_top = geometry.padBegin[0]
         shape.pad_left = geometry.padBegin[1]
+        let tileRows = (shape.out_h + 1) / 2, tileColumns = (shape.out_w + 1) / 2
+        let workers = Gemm.threadCount(
+            requested: threads, work: Gemm.saturatingProduct(filters, tileRows &* tileColumns, channels, 16))
+        let band = requestedBand ?? Self.winogradBandTileRows(
+            channels: channels, filters: filters, tileRows: tileRows, tileColumns: tileColumns, threads: workers)
+        if let band, band > 0, band < tileRows {
+            return try runWinogradBands(
+                x, b, outShape, weights: weights, activation: activation, shape: shape, bandTileRows: band, workers: workers)
+        }
         let tiles = (shape.out_h + 1) / 2 * ((shape.out_w + 1) / 2)
         let inputSize = try Tensor.checkedCount(geometry.input)
         let outputSize = try Tensor.checkedCount(geometry.output)
@@ -99,7 +129,7 @@ extension ConvProblem {
                                 var g = shape
                                 scratch.withUnsafeMutableBufferPointer { buffer in
                                     onyx_winograd2_input_f32(
-                                        &g, channels * piece / pieces, channels * (piece + 1) / pieces, channels,
+                                        &g, 0, tileRows, channels * piece / pieces, channels * (piece + 1) / pieces, channels,
                                         source, vBase, buffer.baseAddress)
                                 }
                             }
@@ -119,11 +149,75 @@ extension ConvProblem {
                             ) { piece, _, _ in
                                 var g = shape
                                 onyx_winograd2_output_f32(
-                                    &g, filters * piece / pieces, filters * (piece + 1) / pieces, filters, mBase,
+                                    &g, 0, tileRows, filters * piece / pieces, filters * (piece + 1) / pieces, filters, mBase,
                                     biasValues.isEmpty ? nil : biasValues.baseAddress, kind, low, high, target)
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The Winograd stages a band of `bandTileRows` tile rows at a time per
+    /// image, bands claimed one at a time by the threads, each band's stages
+    /// on one thread with its own scratch.
+    private func runWinogradBands(
+        _ x: Tensor, _ b: Tensor?, _ outShape: [Int], weights: [PackedMatrix], activation: Gemm.Activation,
+        shape: onyx_winograd_geometry, bandTileRows: Int, workers: Int
+    ) throws -> Tensor {
+        let tileRows = (shape.out_h + 1) / 2, tileColumns = (shape.out_w + 1) / 2
+        let bands = (tileRows + bandTileRows - 1) / bandTileRows
+        let bandTiles = bandTileRows &* tileColumns
+        let vCount = try Tensor.checkedCount([16, channels, bandTiles])
+        let mCount = try Tensor.checkedCount([16, filters, bandTiles])
+        _ = try TensorAllocation.checkedBytes(.float, count: vCount &+ mCount)
+        let scratchCount = withUnsafePointer(to: shape) { Int(onyx_winograd2_scratch_count($0)) }
+        let inputSize = try Tensor.checkedCount(geometry.input)
+        let outputSize = try Tensor.checkedCount(geometry.output)
+        let bias = try b?.scalars(as: Float.self) ?? []
+        let (kind, low, high) = activation.c
+        let (channels, filters) = (self.channels, self.filters)
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
+            guard let outBase = out.baseAddress else { return }
+            try x.withElements(Float.self) { input in
+                guard let inBase = input.baseAddress else { return outBase.update(repeating: 0, count: out.count) }
+                try bias.withUnsafeBufferPointer { biasValues in
+                    let items = batch &* bands
+                    var failures = [Error?](repeating: nil, count: items)
+                    let body = { (item: Int, errors: UnsafeMutableBufferPointer<Error?>) in
+                        let (image, band) = item.quotientAndRemainder(dividingBy: bands)
+                        let ty0 = band &* bandTileRows, ty1 = min(tileRows, ty0 &+ bandTileRows)
+                        let tiles = (ty1 &- ty0) &* tileColumns
+                        do {
+                            // Every element of v and m is written by a transform or a GEMM before it is read.
+                            let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
+                            let padded = try FloatScratch(count: scratchCount)
+                            guard let vBase = v.base, let mBase = m.base, let paddedBase = padded.base else { return }
+                            var g = shape
+                            onyx_winograd2_input_f32(
+                                &g, ty0, ty1, 0, channels, channels, inBase + image &* channels &* inputSize, vBase, paddedBase)
+                            for e in 0..<16 {
+                                try Gemm.multiply(
+                                    m: filters, n: tiles, k: channels, a: .packed(weights[e]),
+                                    b: .matrix(.rowMajor(vBase + e &* channels &* tiles, columns: tiles)),
+                                    c: mBase + e &* filters &* tiles, ldc: tiles, threads: 1)
+                            }
+                            onyx_winograd2_output_f32(
+                                &g, ty0, ty1, 0, filters, filters, mBase, biasValues.isEmpty ? nil : biasValues.baseAddress,
+                                kind, low, high, outBase + image &* filters &* outputSize)
+                        } catch {
+                            errors[item] = error
+                        }
+                    }
+                    failures.withUnsafeMutableBufferPointer { errors in
+                        if workers > 1 {
+                            Gemm.parallelFor(items) { item in body(item, errors) }
+                        } else {
+                            for item in 0..<items { body(item, errors) }
+                        }
+                    }
+                    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
                 }
             }
         }
