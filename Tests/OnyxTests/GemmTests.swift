@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 import XCTest
 @testable import Onyx
 
@@ -434,5 +435,22 @@ final class GemmTests: XCTestCase {
                        Gemm.Split(rowParts: 1, columnParts: 2))
         XCTAssertEqual(Gemm.split(m: 8, n: 8, k: 8, threads: 1, aPacked: true, bPacked: true),
                        Gemm.Split(rowParts: 1, columnParts: 1))
+    }
+
+    /// forEachClaimed calls every index once, in parallel or not, and throws
+    /// the first failure by index after all have run.
+    func testForEachClaimedRunsEveryIndexAndThrowsTheFirstFailure() {
+        struct Failure: Error, Equatable { let index: Int }
+        for parallel in [false, true] {
+            let calls = Mutex([Int](repeating: 0, count: 40))
+            XCTAssertThrowsError(try Gemm.forEachClaimed(40, parallel: parallel) { index in
+                calls.withLock { $0[index] += 1 }
+                if index == 31 || index == 7 { throw Failure(index: index) }
+            }) { error in
+                XCTAssertEqual(error as? Failure, Failure(index: 7))
+            }
+            XCTAssertEqual(calls.withLock { $0 }, [Int](repeating: 1, count: 40))
+        }
+        XCTAssertNoThrow(try Gemm.forEachClaimed(0, parallel: true) { _ in XCTFail("no index") })
     }
 }

@@ -287,6 +287,27 @@ enum Gemm {
         WorkerPool.shared.run(iterations, body)
     }
 
+    /// Calls `body(index)` for every index below `count`: claimed one at a
+    /// time by the ``WorkerPool`` threads when `parallel`, else in order on
+    /// the calling thread. Throws the first error by index once all are done.
+    static func forEachClaimed(_ count: Int, parallel: Bool, _ body: (Int) throws -> Void) throws {
+        guard count > 0 else { return }
+        var failures = [Error?](repeating: nil, count: count)
+        failures.withUnsafeMutableBufferPointer { buffer in
+            let errors = buffer
+            if parallel {
+                parallelFor(count) { index in
+                    do { try body(index) } catch { errors[index] = error }
+                }
+            } else {
+                for index in 0..<count {
+                    do { try body(index) } catch { errors[index] = error }
+                }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    }
+
     private static var packingFailure: OnyxError { .resourceLimit("no memory for the GEMM packing buffers") }
 
     /// Runs `body(index, threadsForItem, &scratch)` for `count` independent

@@ -91,23 +91,15 @@ extension ConvProblem {
                 onyx_depthwise2d_blocked_f32(&geometry, 0, blocks, 0, rows, channels, input, weights, biasBase, output, base)
                 return
             }
-            var failures = [Error?](repeating: nil, count: items)
-            failures.withUnsafeMutableBufferPointer { errors in
-                Gemm.parallelFor(items) { item in
-                    let block = item / parts, part = item % parts
-                    do {
-                        let scratch = try FloatScratch(count: scratchCount)
-                        guard let base = scratch.base else { return }
-                        var geometry = geometryCopy
-                        onyx_depthwise2d_blocked_f32(
-                            &geometry, block, 1, rows &* part / parts, rows &* (part &+ 1) / parts, channels, input, weights,
-                            biasBase, output, base)
-                    } catch {
-                        errors[item] = error
-                    }
-                }
+            try Gemm.forEachClaimed(items, parallel: true) { item in
+                let block = item / parts, part = item % parts
+                let scratch = try FloatScratch(count: scratchCount)
+                guard let base = scratch.base else { return }
+                var geometry = geometryCopy
+                onyx_depthwise2d_blocked_f32(
+                    &geometry, block, 1, rows &* part / parts, rows &* (part &+ 1) / parts, channels, input, weights,
+                    biasBase, output, base)
             }
-            if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
         }
     }
 

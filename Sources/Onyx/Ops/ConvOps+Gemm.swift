@@ -150,37 +150,24 @@ extension ConvProblem {
         let filtersPerGroup = filters / group
         let bands = (outHeight &+ bandRows &- 1) / bandRows
         let workers = Gemm.threadCount(requested: threads, work: Gemm.saturatingProduct(filtersPerGroup, positions, depth))
-        var failures = [Error?](repeating: nil, count: bands)
-        let body = { (band: Int, errors: UnsafeMutableBufferPointer<Error?>) in
+        try Gemm.forEachClaimed(bands, parallel: workers > 1) { band in
             let rows = band &* bandRows..<min(outHeight, (band &+ 1) &* bandRows)
             let count = rows.count &* outWidth
-            do {
-                // Every element is written by the unfolding before it is read.
-                let columns = try FloatScratch(count: columnCount)
-                guard let base = columns.base else { return }
-                unfold.run(source, channels: channels, into: base, packed: !rowMajor, rows: rows, threads: 1)
-                let c = target + rows.lowerBound &* outWidth
-                let b: Gemm.Operand = rowMajor ? .matrix(.rowMajor(base, columns: count)) : .packedBuffer(base)
-                try Gemm.multiply(
-                    m: filtersPerGroup, n: count, k: depth, a: weights, b: b, c: c, ldc: positions, bias: bias,
-                    activation: activation, threads: 1)
-                if let after {
-                    for filter in 0..<filtersPerGroup {
-                        after.apply(UnsafeMutableBufferPointer(start: c + filter &* positions, count: count), threads: 1)
-                    }
+            // Every element is written by the unfolding before it is read.
+            let columns = try FloatScratch(count: columnCount)
+            guard let base = columns.base else { return }
+            unfold.run(source, channels: channels, into: base, packed: !rowMajor, rows: rows, threads: 1)
+            let c = target + rows.lowerBound &* outWidth
+            let b: Gemm.Operand = rowMajor ? .matrix(.rowMajor(base, columns: count)) : .packedBuffer(base)
+            try Gemm.multiply(
+                m: filtersPerGroup, n: count, k: depth, a: weights, b: b, c: c, ldc: positions, bias: bias,
+                activation: activation, threads: 1)
+            if let after {
+                for filter in 0..<filtersPerGroup {
+                    after.apply(UnsafeMutableBufferPointer(start: c + filter &* positions, count: count), threads: 1)
                 }
-            } catch {
-                errors[band] = error
             }
         }
-        failures.withUnsafeMutableBufferPointer { errors in
-            if workers > 1 {
-                Gemm.parallelFor(bands) { band in body(band, errors) }
-            } else {
-                for band in 0..<bands { body(band, errors) }
-            }
-        }
-        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 }
 

@@ -183,41 +183,27 @@ extension ConvProblem {
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return outBase.update(repeating: 0, count: out.count) }
                 try bias.withUnsafeBufferPointer { biasValues in
-                    let items = batch &* bands
-                    var failures = [Error?](repeating: nil, count: items)
-                    let body = { (item: Int, errors: UnsafeMutableBufferPointer<Error?>) in
+                    try Gemm.forEachClaimed(batch &* bands, parallel: workers > 1) { item in
                         let (image, band) = item.quotientAndRemainder(dividingBy: bands)
                         let ty0 = band &* bandTileRows, ty1 = min(tileRows, ty0 &+ bandTileRows)
                         let tiles = (ty1 &- ty0) &* tileColumns
-                        do {
-                            // Every element of v and m is written by a transform or a GEMM before it is read.
-                            let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
-                            let padded = try FloatScratch(count: scratchCount)
-                            guard let vBase = v.base, let mBase = m.base, let paddedBase = padded.base else { return }
-                            var g = shape
-                            onyx_winograd2_input_f32(
-                                &g, ty0, ty1, 0, channels, channels, inBase + image &* channels &* inputSize, vBase, paddedBase)
-                            for e in 0..<16 {
-                                try Gemm.multiply(
-                                    m: filters, n: tiles, k: channels, a: .packed(weights[e]),
-                                    b: .matrix(.rowMajor(vBase + e &* channels &* tiles, columns: tiles)),
-                                    c: mBase + e &* filters &* tiles, ldc: tiles, threads: 1)
-                            }
-                            onyx_winograd2_output_f32(
-                                &g, ty0, ty1, 0, filters, filters, mBase, biasValues.isEmpty ? nil : biasValues.baseAddress,
-                                kind, low, high, outBase + image &* filters &* outputSize)
-                        } catch {
-                            errors[item] = error
+                        // Every element of v and m is written by a transform or a GEMM before it is read.
+                        let v = try FloatScratch(count: vCount), m = try FloatScratch(count: mCount)
+                        let padded = try FloatScratch(count: scratchCount)
+                        guard let vBase = v.base, let mBase = m.base, let paddedBase = padded.base else { return }
+                        var g = shape
+                        onyx_winograd2_input_f32(
+                            &g, ty0, ty1, 0, channels, channels, inBase + image &* channels &* inputSize, vBase, paddedBase)
+                        for e in 0..<16 {
+                            try Gemm.multiply(
+                                m: filters, n: tiles, k: channels, a: .packed(weights[e]),
+                                b: .matrix(.rowMajor(vBase + e &* channels &* tiles, columns: tiles)),
+                                c: mBase + e &* filters &* tiles, ldc: tiles, threads: 1)
                         }
+                        onyx_winograd2_output_f32(
+                            &g, ty0, ty1, 0, filters, filters, mBase, biasValues.isEmpty ? nil : biasValues.baseAddress,
+                            kind, low, high, outBase + image &* filters &* outputSize)
                     }
-                    failures.withUnsafeMutableBufferPointer { errors in
-                        if workers > 1 {
-                            Gemm.parallelFor(items) { item in body(item, errors) }
-                        } else {
-                            for item in 0..<items { body(item, errors) }
-                        }
-                    }
-                    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
                 }
             }
         }
