@@ -15,7 +15,7 @@ package enum KernelBenchmark {
     }
 
     /// The fastest of repeated m × n × k products in seconds, over about
-    /// `duration` seconds after one warm-up run.
+    /// `duration` seconds (and at least three runs) after one warm-up run.
     package static func sgemmSeconds(
         m: Int, n: Int, k: Int, threads: Int, prepacked: Prepacked = .none, duration: Double = 0.5
     ) throws -> Double {
@@ -38,13 +38,17 @@ package enum KernelBenchmark {
                     try once()
                     var best = Double.infinity
                     var spent = 0.0
+                    var runs = 0
+                    // At least three timed runs, however long each takes: a 2048³ product
+                    // (~90 ms on one core) otherwise got two per round, too few for a best.
                     repeat {
                         let start = DispatchTime.now().uptimeNanoseconds
                         try once()
                         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                         best = min(best, seconds)
                         spent += seconds
-                    } while spent < duration
+                        runs += 1
+                    } while spent < duration || runs < 3
                     return best
                 }
             }
