@@ -219,7 +219,7 @@ final class MappedBlockCache: @unchecked Sendable {
     }
 
     /// How much longer than asked a recycled block may be.
-    static let reuseFactor = 4
+    static let reuseFactor = 8
 
     /// Keeps the block for reuse, or unmaps it when the cache is full.
     func release(_ pointer: UnsafeMutableRawPointer, length: Int) {
