@@ -5,7 +5,6 @@
 #include "window.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "clones.h"
@@ -57,15 +56,16 @@ static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_dep
     }
 }
 
+size_t onyx_maxpool2d_scratch_count(const onyx_depthwise2d *p) {
+    return p->stride_w == 2 && p->in_w > 0 ? (size_t)p->in_w * 2 + 2 : 0;
+}
+
 ONYX_CLONES
-void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, float *restrict output) {
-    if (p->stride_w == 2 && p->in_w > 0 && p->in_w <= ((ptrdiff_t)1 << 24)) {
-        float *buf = malloc(((size_t)p->in_w * 2 + 2) * sizeof(float));
-        if (buf) {
-            maxpool_stride2(p, input, output, buf);
-            free(buf);
-            return;
-        }
+void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, float *restrict output,
+                        float *restrict scratch) {
+    if (scratch && p->stride_w == 2 && p->in_w > 0) {
+        maxpool_stride2(p, input, output, scratch);
+        return;
     }
     for (ptrdiff_t oy = 0; oy < p->out_h; oy++) {
         float *restrict row = output + oy * p->out_w;

@@ -426,14 +426,14 @@ final class GemmTests: XCTestCase {
     /// weights (A) dominate the traffic, columns when B does.
     func testTwoThreadSplitFollowsTheTraffic() {
         // ResNet-50 layer4 1×1 conv at 7×7: 4 MB of weights, 49 columns.
-        XCTAssertEqual(Gemm.split(m: 512, n: 49, k: 2048, threads: 2, aPacked: true, bPacked: true),
+        XCTAssertEqual(Gemm.split(m: 512, n: 49, k: 2048, threads: 2, bPacked: true),
                        Gemm.Split(rowParts: 2, columnParts: 1))
-        XCTAssertEqual(Gemm.split(m: 2048, n: 49, k: 1024, threads: 2, aPacked: true, bPacked: true),
+        XCTAssertEqual(Gemm.split(m: 2048, n: 49, k: 1024, threads: 2, bPacked: true),
                        Gemm.Split(rowParts: 2, columnParts: 1))
         // ResNet-50 layer1 3×3 conv: 147 KB of weights, 3136 columns of a 7 MB B.
-        XCTAssertEqual(Gemm.split(m: 64, n: 3136, k: 576, threads: 2, aPacked: true, bPacked: true),
+        XCTAssertEqual(Gemm.split(m: 64, n: 3136, k: 576, threads: 2, bPacked: true),
                        Gemm.Split(rowParts: 1, columnParts: 2))
-        XCTAssertEqual(Gemm.split(m: 8, n: 8, k: 8, threads: 1, aPacked: true, bPacked: true),
+        XCTAssertEqual(Gemm.split(m: 8, n: 8, k: 8, threads: 1, bPacked: true),
                        Gemm.Split(rowParts: 1, columnParts: 1))
     }
 

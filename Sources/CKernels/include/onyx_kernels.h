@@ -62,9 +62,14 @@ size_t onyx_depthwise2d_blocked_scratch_count(const onyx_depthwise2d *geometry);
 /**
  * One output plane of 2-D max pooling with the geometry of a depthwise
  * convolution (activation ignored): the maximum over the window's taps
- * inside the input; a NaN in the window gives NaN.
+ * inside the input; a NaN in the window gives NaN. `scratch` holds
+ * onyx_maxpool2d_scratch_count floats, or is NULL (then tap by tap).
  */
-void onyx_maxpool2d_f32(const onyx_depthwise2d *geometry, const float *input, float *output);
+void onyx_maxpool2d_f32(const onyx_depthwise2d *geometry, const float *input, float *output, float *scratch);
+
+/** Scratch floats onyx_maxpool2d_f32 uses when given them (stride-2 columns: one
+ * row of maxima split into even and odd columns), 0 when it needs none. */
+size_t onyx_maxpool2d_scratch_count(const onyx_depthwise2d *geometry);
 
 /** The sum of n floats in a fixed order (float lanes, double blocks). */
 double onyx_sum_f32(size_t n, const float *x);

@@ -170,7 +170,7 @@ enum Gemm {
         }
         (problem.activation, problem.clip_min, problem.clip_max) = activation.c
         let threads = threadCount(requested: requested, work: saturatingProduct(m, n, max(k, 1)))
-        try run(problem, threads: threads, aPacked: problem.packed_a != nil, bPacked: problem.packed_b != nil)
+        try run(problem, threads: threads, bPacked: problem.packed_b != nil)
     }
 
     /// One rectangle of C per thread, on tile boundaries.
@@ -184,23 +184,22 @@ enum Gemm {
     /// When rows are split, B is packed once up front by all threads
     /// together; A is packed by each thread for its rows, so splitting
     /// columns repeats A's packing in every thread. A pre-packed A (constant
-    /// weights) still streams from memory once per thread for its rows: with
-    /// few columns (a 7×7 ResNet-50 layer4 conv, 4 MB of weights, n = 49)
-    /// splitting columns had both threads read all of it, and two threads ran
-    /// barely faster than one. Likewise each thread reads its columns of a B
-    /// the kernels read in place.
-    static func split(m: Int, n: Int, k: Int, threads: Int, aPacked: Bool, bPacked: Bool) -> Split {
+    /// weights) costs as much, streaming from memory once per thread for its
+    /// rows: with few columns (a 7×7 ResNet-50 layer4 conv, 4 MB of weights,
+    /// n = 49) splitting columns had both threads read all of it, and two
+    /// threads ran barely faster than one. Likewise each thread reads its
+    /// columns of a B the kernels read in place.
+    static func split(m: Int, n: Int, k: Int, threads: Int, bPacked: Bool) -> Split {
         let rowTiles = (m + tileRows - 1) / tileRows
         let columnTiles = (n + tileColumns - 1) / tileColumns
         // A packed element costs about as much as 16 kernel multiply-adds
         // when packed block by block as the kernel goes (still in cache when
-        // used); packed all at once up front it goes through L3 and back.
+        // used); packed all at once up front it goes through L3 and back. A
+        // pre-packed A element read from memory (~0.2 ns at a core's share of
+        // DRAM bandwidth) costs about the same as packing one; a B read in
+        // place (an activation, more often still in cache) half that.
         let packCost = 16
         let upFrontPackCost = 64
-        // An A element read from memory (~0.2 ns at a core's share of DRAM
-        // bandwidth) is worth ~16 multiply-adds; a B read in place (an
-        // activation, more often still in cache) half that.
-        let streamCost = 16
         let bStreamCost = 8
         var best = Split(rowParts: 1, columnParts: 1)
         var bestCost = Int.max
@@ -210,7 +209,7 @@ enum Gemm {
             let rows = (rowTiles + rowParts - 1) / rowParts * tileRows
             let columns = (columnTiles + columnParts - 1) / columnParts * tileColumns
             var cost = rows &* columns &* k
-            cost &+= (aPacked ? streamCost : packCost) &* min(rows, m) &* k
+            cost &+= packCost &* min(rows, m) &* k
             if bPacked {
                 cost &+= bStreamCost &* min(columns, n) &* k
             } else {
@@ -224,7 +223,7 @@ enum Gemm {
         return best
     }
 
-    private static func run(_ problem: onyx_sgemm_problem, threads: Int, aPacked: Bool, bPacked: Bool) throws {
+    private static func run(_ problem: onyx_sgemm_problem, threads: Int, bPacked: Bool) throws {
         var problem = problem
         if threads <= 1 {
             guard onyx_sgemm(&problem) == 0 else { throw packingFailure }
@@ -233,7 +232,7 @@ enum Gemm {
         let (m, n, k) = (Int(problem.m), Int(problem.n), Int(problem.k))
         // A B the kernels read in place costs no packing, whichever way the product is split.
         let bReady = bPacked || onyx_sgemm_reads_b_in_place(&problem) != 0
-        let layout = split(m: m, n: n, k: k, threads: threads, aPacked: aPacked, bPacked: bReady)
+        let layout = split(m: m, n: n, k: k, threads: threads, bPacked: bReady)
         guard layout.rowParts > 1, !bReady, k > 0 else { return try runParts(problem, layout: layout) }
         let count = onyx_sgemm_packed_b_count(k, n)
         _ = try TensorAllocation.checkedBytes(.float, count: count)

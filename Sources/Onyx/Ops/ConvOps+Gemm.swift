@@ -69,17 +69,15 @@ extension ConvProblem {
         let inputSize = try Tensor.checkedCount(geometry.input)
         let depth = try Tensor.checkedCount([channelsPerGroup, taps])
         let pointwise = isPointwise
-        // Where the GEMM reads a row-major B in place, the columns are unfolded
-        // row-major and never packed; otherwise straight into the packed layout.
-        let rowMajorColumns = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: positions, k: depth)
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
         let bandRows = unfold?.bandRows(depth: depth, filters: filtersPerGroup)
-        let outWidth = geometry.output.last ?? 1
-        let bandPositions = bandRows.map { $0 &* outWidth } ?? positions
-        let bandRowMajor = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: bandPositions, k: depth)
+        // Columns of one unfolded matrix: all positions, or one band's.
+        let unfolded = bandRows.map { $0 &* (geometry.output.last ?? 1) } ?? positions
+        // Where the GEMM reads a row-major B in place, the columns are unfolded
+        // row-major and never packed; otherwise straight into the packed layout.
+        let rowMajorColumns = !pointwise && Gemm.readsBInPlace(m: filtersPerGroup, n: unfolded, k: depth)
         let columnCount = pointwise ? 0
-            : bandRows != nil ? (bandRowMajor ? try Tensor.checkedCount([depth, bandPositions]) : onyx_sgemm_packed_b_count(depth, bandPositions))
-            : rowMajorColumns ? try Tensor.checkedCount([depth, positions]) : onyx_sgemm_packed_b_count(depth, positions)
+            : rowMajorColumns ? try Tensor.checkedCount([depth, unfolded]) : onyx_sgemm_packed_b_count(depth, unfolded)
         _ = try TensorAllocation.checkedBytes(.float, count: columnCount)
         var packedGroups = packed.flatMap { $0.matches(w) && $0.matrices.count == group ? $0.matrices : nil }
         if packedGroups == nil, let packed, packed.matches(w), let direct = packed.direct {
@@ -94,8 +92,9 @@ extension ConvProblem {
                     try bias.withUnsafeBufferPointer { biasValues in
                         try Gemm.forEachItem(
                             count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
-                            // Every element is written by the unfolding before it is read.
-                            makeScratch: { try FloatScratch(count: columnCount) }
+                            // Every element is written by the unfolding before it is read;
+                            // bands unfold into scratch of their own.
+                            makeScratch: { try FloatScratch(count: bandRows == nil ? columnCount : 0) }
                         ) { item, itemThreads, columns in
                             let (n, g) = item.quotientAndRemainder(dividingBy: group)
                             let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
@@ -114,7 +113,7 @@ extension ConvProblem {
                             if let bandRows, let source {
                                 return try runBands(
                                     unfold, source: source, channels: channelsPerGroup, bandRows: bandRows, columnCount: columnCount,
-                                    rowMajor: bandRowMajor, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
+                                    rowMajor: rowMajorColumns, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
                                     target: target, threads: itemThreads)
                             }
                             guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }

@@ -100,7 +100,7 @@ extension ConvProblem {
             return try runWinogradBands(
                 x, b, outShape, weights: weights, activation: activation, shape: shape, bandTileRows: band, workers: workers)
         }
-        let tiles = (shape.out_h + 1) / 2 * ((shape.out_w + 1) / 2)
+        let tiles = tileRows &* tileColumns
         let inputSize = try Tensor.checkedCount(geometry.input)
         let outputSize = try Tensor.checkedCount(geometry.output)
         let vCount = try Tensor.checkedCount([16, channels, tiles])

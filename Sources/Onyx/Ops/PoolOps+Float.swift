@@ -54,7 +54,9 @@ extension PoolOps {
         let shape = planeGeometry(geometry)
         let isMax: Bool
         if case .max = kind { isMax = true } else { isMax = false }
-        let scratchCount = isMax ? 0 : withUnsafePointer(to: shape) { Int(onyx_depthwise2d_scratch_count($0)) }
+        let scratchCount = withUnsafePointer(to: shape) {
+            Int(isMax ? onyx_maxpool2d_scratch_count($0) : onyx_depthwise2d_scratch_count($0))
+        }
         return try Tensor.make(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
@@ -62,21 +64,15 @@ extension PoolOps {
                 try Gemm.forEachItem(
                     count: planes, threads: threads, workPerItem: Gemm.saturatingProduct(outputPlane, taps, 1),
                     // Every scratch float is written by the kernel before it is read.
-                    makeScratch: {
-                        scratchCount == 0 ? []
-                            : [Float](unsafeUninitializedCapacity: scratchCount) { _, count in count = scratchCount }
-                    }
+                    makeScratch: { try FloatScratch(count: scratchCount) }
                 ) { plane, _, scratch in
                     var geometry = shape
                     let source = inBase + plane &* inputPlane
                     let target = outBase + plane &* outputPlane
                     if isMax {
-                        onyx_maxpool2d_f32(&geometry, source, target)
+                        onyx_maxpool2d_f32(&geometry, source, target, scratch.base)
                     } else {
-                        scratch.withUnsafeMutableBufferPointer { buffer in
-                            onyx_depthwise2d_f32(
-                                &geometry, plane, 1, 1, inBase, ones, nil, outBase, buffer.isEmpty ? nil : buffer.baseAddress)
-                        }
+                        onyx_depthwise2d_f32(&geometry, plane, 1, 1, inBase, ones, nil, outBase, scratch.base)
                         for index in 0..<outputPlane { target[index] /= divisors[index] }
                     }
                 }
