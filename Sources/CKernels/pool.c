@@ -56,13 +56,94 @@ static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_dep
     }
 }
 
+/* Unit strides and as many output columns as input ones (a "same" window):
+ * the maxima along each input row first, then down the columns; both passes
+ * run flat over the whole plane, so short rows (7, 14) vectorize like long
+ * ones. Along rows, a flat pass lets a tap reach into the next or previous
+ * row at the edge columns, which are then redone row by row. `rows` holds
+ * in_h * in_w floats. Same maxima as the tap-by-tap loop (a NaN anywhere in
+ * the window gives NaN); only which of +0 / -0 wins a tie may differ. */
+static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_depthwise2d *p,
+                                                                  const float *restrict input,
+                                                                  float *restrict output, float *restrict rows) {
+    const ptrdiff_t w = p->in_w, h = p->in_h, n = w * h;
+    /* Columns that every tap covers: [inner_lo, inner_hi). */
+    ptrdiff_t inner_lo = 0, inner_hi = w;
+    for (ptrdiff_t i = 0; i < n; i++) rows[i] = -INFINITY;
+    for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+        ptrdiff_t shift, lo, hi;
+        onyx_tap_columns(p, kx, &shift, &lo, &hi);
+        if (lo > inner_lo) inner_lo = lo;
+        if (hi < inner_hi) inner_hi = hi;
+        ptrdiff_t first = shift < 0 ? -shift : 0, last = shift > 0 ? n - shift : n;
+        const float *in = input + shift;
+        for (ptrdiff_t i = first; i < last; i++) rows[i] = max_nan(rows[i], in[i]);
+    }
+    if (inner_hi < inner_lo) inner_hi = inner_lo;
+    /* The edge columns [0, inner_lo) and [inner_hi, w), one at a time down the rows. */
+    for (ptrdiff_t x = 0; x < w; x++) {
+        if (x == inner_lo) x = inner_hi;
+        if (x >= w) break;
+        ptrdiff_t shifts[16];
+        ptrdiff_t taps = 0;
+        int many = 0;
+        for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+            ptrdiff_t shift, lo, hi;
+            onyx_tap_columns(p, kx, &shift, &lo, &hi);
+            if (x < lo || x >= hi) continue;
+            if (taps == 16) {
+                many = 1;
+                break;
+            }
+            shifts[taps++] = shift;
+        }
+        if (many) {
+            /* More than 16 taps reach this column: the whole window, tap by tap. */
+            for (ptrdiff_t y = 0; y < h; y++) rows[y * w + x] = -INFINITY;
+            for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+                ptrdiff_t shift, lo, hi;
+                onyx_tap_columns(p, kx, &shift, &lo, &hi);
+                if (x < lo || x >= hi) continue;
+                for (ptrdiff_t y = 0; y < h; y++) rows[y * w + x] = max_nan(rows[y * w + x], input[y * w + x + shift]);
+            }
+            continue;
+        }
+        for (ptrdiff_t y = 0; y < h; y++) {
+            const float *in = input + y * w + x;
+            float r = -INFINITY;
+            for (ptrdiff_t t = 0; t < taps; t++) r = max_nan(r, in[shifts[t]]);
+            rows[y * w + x] = r;
+        }
+    }
+    const ptrdiff_t out_n = p->out_h * w;
+    for (ptrdiff_t i = 0; i < out_n; i++) output[i] = -INFINITY;
+    for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
+        ptrdiff_t offset = ky * p->dilation_h - p->pad_top;
+        ptrdiff_t first = offset < 0 ? -offset : 0;
+        ptrdiff_t last = h - offset < p->out_h ? h - offset : p->out_h;
+        if (first >= last) continue;
+        const float *in = rows + offset * w;
+        for (ptrdiff_t i = first * w; i < last * w; i++) output[i] = max_nan(output[i], in[i]);
+    }
+}
+
+/* Whether maxpool_stride1 applies. */
+static int stride1_same(const onyx_depthwise2d *p) {
+    return p->stride_w == 1 && p->stride_h == 1 && p->out_w == p->in_w && p->in_w > 0 && p->in_h > 0;
+}
+
 size_t onyx_maxpool2d_scratch_count(const onyx_depthwise2d *p) {
+    if (stride1_same(p)) return (size_t)p->in_w * (size_t)p->in_h;
     return p->stride_w == 2 && p->in_w > 0 ? (size_t)p->in_w * 2 + 2 : 0;
 }
 
 ONYX_CLONES
 void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, float *restrict output,
                         float *restrict scratch) {
+    if (scratch && stride1_same(p)) {
+        maxpool_stride1(p, input, output, scratch);
+        return;
+    }
     if (scratch && p->stride_w == 2 && p->in_w > 0) {
         maxpool_stride2(p, input, output, scratch);
         return;

@@ -7,10 +7,15 @@ final class PoolFastPathTests: XCTestCase {
     func testMaxAndAveragePoolMatchReference() throws {
         var values = DepthwiseConvTests.Values(state: 11)
         var cases = 0
-        for (height, width) in [(1, 1), (6, 7), (15, 16)] {
-            for kernel in [(1, 1), (2, 2), (3, 3), (3, 2)] {
+        for (height, width) in [(1, 1), (6, 7), (15, 16), (2, 1), (7, 14)] {
+            for kernel in [(1, 1), (2, 2), (3, 3), (3, 2), (5, 5)] {
                 for stride in [1, 2, 3] {
-                    for (dilation, pads, ceil) in [(1, [0, 0, 0, 0], false), (1, [1, 1, 1, 1], false), (2, [1, 0, 2, 1], true), (1, [0, 1, 1, 0], true)] {
+                    // [1, 1, 1, 1] with 3×3, [2, 2, 2, 2] with 5×5 and [2, 2, 2, 2] with dilation 2 at stride 1
+                    // keep the width: the flat rows-then-columns path.
+                    for (dilation, pads, ceil) in [
+                        (1, [0, 0, 0, 0], false), (1, [1, 1, 1, 1], false), (2, [1, 0, 2, 1], true), (1, [0, 1, 1, 0], true),
+                        (1, [2, 2, 2, 2], true), (2, [2, 2, 2, 2], false), (1, [1, 2, 1, 0], false),
+                    ] {
                         guard pads.allSatisfy({ $0 < min(kernel.0, kernel.1) || $0 == 0 }) else { continue }
                         let attributes = ConvGeometry.Attributes(
                             kernel: [kernel.0, kernel.1], strides: [stride, stride], dilations: [dilation, dilation], pads: pads,
@@ -53,6 +58,29 @@ final class PoolFastPathTests: XCTestCase {
         // Output 2×4; column 3 (odd) of row 1 reaches outputs (0|1, 1) and (0|1, 2).
         XCTAssertEqual(pooled.map(\.isNaN), [false, true, true, false, false, true, true, false])
         XCTAssertEqual([pooled[0], pooled[3], pooled[4], pooled[7]], [8, 13, 15, 20])
+        // The stride-1 path (rows, then columns, flat over the plane): NaN in an edge column
+        // must not leak into the neighbouring row's other edge.
+        let plane = try Tensor(shape: [1, 1, 3, 4], scalars: (0..<12).map { $0 == 4 ? Float.nan : Float($0) })
+        let same = ConvGeometry.Attributes(
+            kernel: [3, 3], strides: [1, 1], dilations: nil, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        let unit = try XCTUnwrap(try PoolOps.fastPool(plane, same, kind: .max, threads: 1)).scalars(as: Float.self)
+        // Input (1, 0) is NaN: outputs in rows 0-2, columns 0-1 see it; column 3 of row 0 (input 3, 7) does not.
+        XCTAssertEqual(unit.map(\.isNaN), [true, true, false, false, true, true, false, false, true, true, false, false])
+        XCTAssertEqual([unit[2], unit[3], unit[6], unit[7], unit[10], unit[11]], [7, 7, 11, 11, 11, 11])
+    }
+
+    func testWideStrideOneWindowsMatchReference() throws {
+        // More than 16 taps reach the edge columns of a 1×19 window padded by 9: the tap-by-tap edge path.
+        var values = DepthwiseConvTests.Values(state: 3)
+        for (width, kernel, pads) in [(20, 19, [0, 9, 0, 9]), (30, 21, [1, 10, 1, 10]), (5, 3, [1, 1, 1, 1])] {
+            let attributes = ConvGeometry.Attributes(
+                kernel: [kernel == 3 ? 3 : 1, kernel], strides: [1, 1], dilations: nil, pads: pads, autoPad: "NOTSET",
+                ceilMode: false)
+            let x = try Tensor(shape: [1, 2, 3, width], scalars: values.floats(6 * width))
+            let reference = try XCTUnwrap(PoolOps.pool(x, attributes, kind: .max)[0]).asTensor().scalars(as: Float.self)
+            let fast = try XCTUnwrap(try PoolOps.fastPool(x, attributes, kind: .max, threads: 1)).scalars(as: Float.self)
+            XCTAssertEqual(fast, reference, "width \(width) kernel \(kernel)")
+        }
     }
 
     func testGlobalPoolsMatchReference() throws {
