@@ -11,6 +11,12 @@
   lstm             torch.nn.LSTM(256, 256, num_layers=2), input [64,4,256]
                    (sequence 64, batch 4), exported as two ONNX LSTM nodes
 
+Not exported by default (not in the speed acceptance set), for the
+inter-op scheduler: --only googlenet.
+
+  googlenet        torchvision googlenet (Inception v1, no auxiliary heads),
+                   input [1,3,224,224]: four-branch blocks
+
 Opset 17, batch 1 unless stated, TorchScript exporter, BatchNorm folded into
 Conv as real exports are. Normalisation layers get random parameters as in
 tools/export-models.py, whose exporter this script reuses.
@@ -122,6 +128,14 @@ def case_lstm():
     return StackedLSTM(), {"x": x}, ["y", "h_n", "c_n"]
 
 
+def case_googlenet():
+    import torchvision
+    model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
+    return model, {"input": image(7)}, ["logits"]
+
+
+DEFAULT_CASES = ["resnet50", "mobilenet_v2", "efficientnet_b0", "bert_base", "vit_b_16", "lstm"]
+
 CASES = {
     "resnet50": case_resnet50,
     "mobilenet_v2": case_mobilenet_v2,
@@ -129,6 +143,7 @@ CASES = {
     "bert_base": case_bert_base,
     "vit_b_16": case_vit_b_16,
     "lstm": case_lstm,
+    "googlenet": case_googlenet,
 }
 
 
@@ -142,7 +157,7 @@ def main() -> int:
     torch.set_num_threads(1)
     torch.backends.mha.set_fastpath_enabled(False)
     os.makedirs(args.outdir, exist_ok=True)
-    for name in args.only or CASES:
+    for name in args.only or DEFAULT_CASES:
         exporter.export_case(name, args.outdir)
         with open(os.path.join(args.outdir, name, "data.json"), "w") as f:
             json.dump(TOLERANCE, f)

@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "The .onnx model file.") var model: String
     @Argument(help: "Input files (.pb or .npy) in graph-input order.") var inputFiles: [String] = []
     @Option(name: .customLong("input"), help: "An input by name, NAME=FILE (repeatable).") var namedInputs: [String] = []
-    @Option(help: "Worker threads for the kernels (default: one per active core).") var threads: Int?
+    @Option(help: "Threads per run, for the kernels and for independent nodes (default: one per active core).") var threads: Int?
     @Option(help: "Untimed runs before measuring.") var warmup: Int = 2
     @Option(help: "Measured runs (default: as many as fit in --duration).") var iterations: Int?
     @Option(help: "Seconds to measure for (default 5, at least one run).") var duration: Double?
@@ -35,6 +35,7 @@ struct BenchCommand: ParsableCommand {
     var intRanges: [String] = []
     @Option(help: "Seed of the random inputs.") var seed: UInt64 = 0
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
+    @Flag(help: "Run the nodes one after another (no independent nodes at the same time).") var sequential = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Time every node and print a per-op-type table.") var profile = false
     @Option(name: .customLong("profile-json"), help: "Write every node's span to FILE in Chrome trace format (implies profiling).")
@@ -72,6 +73,7 @@ struct BenchCommand: ParsableCommand {
         var options = SessionOptions()
         options.threads = threads
         options.optimize = !noOptimize
+        options.interOpParallelism = !sequential
         let loadStart = Self.now()
         let loaded: Model
         do {

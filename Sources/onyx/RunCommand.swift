@@ -21,8 +21,9 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Input files in graph-input order.") var inputFiles: [String] = []
     @Option(name: .customLong("input"), help: "An input by name, NAME=FILE (repeatable).") var namedInputs: [String] = []
     @Option(help: "Directory to write output_K.pb files to (default: none written).") var outputDir: String?
-    @Option(help: "Worker threads for the GEMM and convolution kernels (default: one per active core).") var threads: Int?
+    @Option(help: "Threads per run, for the kernels and for independent nodes (default: one per active core).") var threads: Int?
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
+    @Flag(help: "Run the nodes one after another (no independent nodes at the same time).") var sequential = false
     @Option(name: .customLong("repeat"), help: .hidden) var repeatCount = 1
 
     func validate() throws {
@@ -37,6 +38,7 @@ struct RunCommand: ParsableCommand {
         var options = SessionOptions()
         options.threads = threads
         options.optimize = !noOptimize
+        options.interOpParallelism = !sequential
         let session = try Session(contentsOf: URL(fileURLWithPath: model), options: options)
         var feeds: [String: Tensor] = [:]
         guard inputFiles.count <= session.inputs.count else {

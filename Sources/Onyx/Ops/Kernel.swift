@@ -28,6 +28,8 @@ struct RunOptions: Sendable {
     var memoryLimitBytes: Int = ModelLoader.defaultMemoryLimit
     /// Threads a kernel may split its work over; nil means one per active core.
     var threads: Int?
+    /// Whether independent nodes may run at the same time.
+    var interOp: Bool = true
     /// Times every node the plans run (subgraphs included) when set.
     var profiler: Profiler?
 }

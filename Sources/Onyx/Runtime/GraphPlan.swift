@@ -1,6 +1,9 @@
+import CKernels
+import Foundation
+
 /// A graph compiled for execution: one kernel per node in topological
 /// order, values addressed by slot, and each value released after its last
-/// reader.
+/// reader. Independent nodes may run at once on several threads.
 ///
 /// Building the plan picks a kernel for every node through the op
 /// registry and validates attributes, so unsupported operators and bad
@@ -15,6 +18,9 @@ final class GraphPlan: @unchecked Sendable {
         let node: OnyxError.NodeContext
         /// Slots whose last reader is this step.
         var releases: [Int]
+        /// Local slots this step reads (inputs and its subgraphs' free
+        /// variables), each once.
+        var reads: [Int]
     }
 
     /// Everything compilation needs besides the graph itself.
@@ -35,6 +41,8 @@ final class GraphPlan: @unchecked Sendable {
     private let outerReads: [(String, Int)]
     private(set) var steps: [Step]
     private let slotCount: Int
+    /// Which steps wait on which, for running independent nodes at once.
+    let dependencies: StepDependencies
 
     init(graph original: Graph, environment: Environment, outerScope: Set<String> = [], depth: Int = 0) throws {
         guard depth <= environment.maxDepth else {
@@ -87,15 +95,17 @@ final class GraphPlan: @unchecked Sendable {
                 throw error.atNode(context)
             }
             let index = steps.count
-            for case let input? in inputs { lastReader[input] = index }
+            var reads = inputs.compactMap { $0 }
             for subgraph in node.subgraphs {
                 for name in GraphValidation.freeVariables(of: subgraph) {
-                    if let read = slotOf[name] { lastReader[read] = index }
+                    if let read = slotOf[name] { reads.append(read) }
                 }
             }
+            reads = Array(Set(reads)).sorted()
+            for read in reads { lastReader[read] = index }
             steps.append(Step(
                 kernel: kernel, inputs: inputs, outputs: node.outputs.map { $0.isEmpty ? nil : slotOf[$0] },
-                node: context, releases: []))
+                node: context, releases: [], reads: reads))
         }
         let kept = Set(graph.outputs.compactMap { slotOf[$0.name] })
         for (slot, reader) in lastReader where !kept.contains(slot) {
@@ -116,70 +126,51 @@ final class GraphPlan: @unchecked Sendable {
         self.outerReads = outerReads
         self.steps = steps
         self.slotCount = slotOf.count
+        self.dependencies = StepDependencies(steps: steps, slotCount: slotOf.count, kept: kept)
     }
 
     /// Runs the graph. `feeds` are graph inputs by name (a feed for an
     /// initializer-backed input overrides the initializer); outer-scope
     /// values come from `context.lookup`. Returns the graph outputs in order.
+    ///
+    /// With more than one thread allowed and nodes that do not depend on
+    /// one another, the nodes run on lanes (see `runLanes`); otherwise one
+    /// after another in plan order.
     func run(feeds: [String: Value], context: RunContext) throws -> [Value] {
         let frame = Frame(count: slotCount)
-        for (slot, tensor) in constants { frame.slots[slot] = .tensor(tensor) }
+        for (slot, tensor) in constants { frame[slot] = .tensor(tensor) }
         for (name, value) in feeds {
             guard let slot = slotOf[name] else {
                 throw OnyxError(.unexpectedInput, "graph \"\(self.name)\" has no input \"\(name)\"")
             }
-            frame.slots[slot] = value
+            frame[slot] = value
         }
         for (name, slot) in outerReads {
             guard let value = context.lookup(name) else {
                 throw OnyxError.invalidModel("outer-scope value \"\(name)\" is not available")
             }
-            frame.slots[slot] = value
+            frame[slot] = value
         }
         let slotOf = self.slotOf
         let parent = context.lookup
         let inner = RunContext(
             lookup: { name in
-                if let slot = slotOf[name], let value = frame.slots[slot] { return value }
+                if let slot = slotOf[name], let value = frame[slot] { return value }
                 return parent(name)
             },
             options: context.options)
-        for step in steps {
-            var inputs: [Value?] = []
-            inputs.reserveCapacity(step.inputs.count)
-            for (position, slot) in step.inputs.enumerated() {
-                guard let slot else {
-                    inputs.append(nil)
-                    continue
-                }
-                guard let value = frame.slots[slot] else {
-                    throw OnyxError(.invalidModel, "input \(position) was not produced", node: step.node)
-                }
-                inputs.append(value)
+        let lanes = min(Gemm.threadCount(requested: context.options.threads, work: Int.max), dependencies.widest)
+        if lanes > 1, context.options.interOp {
+            try runLanes(lanes, frame: frame, context: inner)
+        } else {
+            for index in steps.indices {
+                try execute(index, frame: frame, context: inner)
+                for slot in steps[index].releases { frame[slot] = nil }
             }
-            let outputs: [Value?]
-            do {
-                if let profiler = context.options.profiler {
-                    let start = profiler.now()
-                    outputs = try step.kernel.run(inputs, inner)
-                    profiler.record(
-                        name: step.node.name.isEmpty ? step.node.opType : step.node.name,
-                        category: step.node.opType, since: start)
-                } else {
-                    outputs = try step.kernel.run(inputs, inner)
-                }
-            } catch let error as OnyxError {
-                throw error.atNode(step.node)
-            }
-            for (position, slot) in step.outputs.enumerated() {
-                guard let slot else { continue }
-                frame.slots[slot] = position < outputs.count ? outputs[position] : nil
-            }
-            for slot in step.releases { frame.slots[slot] = nil }
         }
         var results: [Value] = []
         for (index, slot) in outputSlots.enumerated() {
-            guard let value = frame.slots[slot] else {
+            guard let value = frame[slot] else {
                 throw OnyxError.invalidModel("graph output \"\(outputNames[index])\" was not produced")
             }
             results.append(value)
@@ -187,9 +178,108 @@ final class GraphPlan: @unchecked Sendable {
         return results
     }
 
-    /// The slots of one run.
+    /// Runs step `index`: reads its inputs from `frame`, runs the kernel
+    /// (timed when profiling) and stores its outputs.
+    private func execute(_ index: Int, frame: Frame, context: RunContext) throws {
+        let step = steps[index]
+        var inputs: [Value?] = []
+        inputs.reserveCapacity(step.inputs.count)
+        for (position, slot) in step.inputs.enumerated() {
+            guard let slot else {
+                inputs.append(nil)
+                continue
+            }
+            guard let value = frame[slot] else {
+                throw OnyxError(.invalidModel, "input \(position) was not produced", node: step.node)
+            }
+            inputs.append(value)
+        }
+        let outputs: [Value?]
+        do {
+            if let profiler = context.options.profiler {
+                let start = profiler.now()
+                outputs = try step.kernel.run(inputs, context)
+                profiler.record(
+                    name: step.node.name.isEmpty ? step.node.opType : step.node.name,
+                    category: step.node.opType, since: start)
+            } else {
+                outputs = try step.kernel.run(inputs, context)
+            }
+        } catch let error as OnyxError {
+            throw error.atNode(step.node)
+        }
+        for (position, slot) in step.outputs.enumerated() {
+            guard let slot else { continue }
+            frame[slot] = position < outputs.count ? outputs[position] : nil
+        }
+    }
+
+    /// Runs the steps on `lanes` threads at once (the calling thread and
+    /// ``WorkerPool`` workers): each lane takes the lowest-numbered step
+    /// whose producers are all done, and a lane with none to take helps with
+    /// the other lanes' parallel loops (``WorkerPool/helpNested()``), so a
+    /// node alone on the critical path still splits over every thread. A
+    /// value is released when its last reader has run, whichever lane ran
+    /// it. Each kernel computes the same bits whatever threads it gets, so
+    /// results do not depend on the schedule. After a failure no new step
+    /// starts; the error thrown is that of the earliest failing step in plan
+    /// order among those that ran.
+    private func runLanes(_ lanes: Int, frame: Frame, context: RunContext) throws {
+        let schedule = LaneSchedule(dependencies)
+        let budget = MemoryBudget.current
+        let pool = WorkerPool.shared
+        pool.run(lanes) { _ in
+            MemoryBudget.$current.withValue(budget) {
+                var idleRounds = 0
+                while true {
+                    let claim = schedule.claim()
+                    guard let claim else { return }
+                    guard let index = claim else {
+                        if pool.helpNested() {
+                            idleRounds = 0
+                        } else {
+                            idleRounds &+= 1
+                            // Spin briefly for the next step, then give the core away between looks.
+                            if idleRounds < 4096 { onyx_cpu_relax() } else { sched_yield() }
+                        }
+                        continue
+                    }
+                    idleRounds = 0
+                    var failure: Error?
+                    do {
+                        try execute(index, frame: frame, context: context)
+                    } catch {
+                        failure = error
+                    }
+                    let released = schedule.finish(index, failure: failure, dependencies: dependencies)
+                    for slot in released { frame[slot] = nil }
+                }
+            }
+        }
+        if let failure = schedule.failure { throw failure }
+    }
+
+    /// The slots of one run. Lanes read and write distinct slots at once, so
+    /// the storage is a plain buffer, never reallocated; a slot is written
+    /// before any reader of it is scheduled and cleared after its last.
     private final class Frame: @unchecked Sendable {
-        var slots: [Value?]
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        private let slots: UnsafeMutablePointer<Value?>
+        private let count: Int
+
+        init(count: Int) {
+            self.count = count
+            slots = .allocate(capacity: max(count, 1))
+            slots.initialize(repeating: nil, count: count)
+        }
+
+        deinit {
+            slots.deinitialize(count: count)
+            slots.deallocate()
+        }
+
+        subscript(slot: Int) -> Value? {
+            get { slots[slot] }
+            set { slots[slot] = newValue }
+        }
     }
 }

@@ -2,10 +2,16 @@ import Foundation
 
 /// Settings of a ``Session``.
 public struct SessionOptions: Sendable {
-    /// Worker threads for operators; nil means one per active core. Today
-    /// the float32 GEMM kernels (MatMul, Gemm, Conv) split their work over
-    /// them; nodes still run one after another.
+    /// Threads one run uses; nil means one per active core. The float32
+    /// kernels split their work over them, and nodes that do not depend on
+    /// one another may run at the same time (see ``interOpParallelism``).
     public var threads: Int?
+    /// Lets nodes that do not depend on one another (the branches of an
+    /// Inception block, a residual block's shortcut) run at the same time on
+    /// the run's threads; a thread with no node to run helps split the
+    /// others' kernels. Results are bitwise the same either way. False runs
+    /// the nodes one after another in plan order.
+    public var interOpParallelism: Bool = true
     /// Run the graph optimizer before planning.
     public var optimize: Bool = true
     /// Optimizer passes to skip, by name.
@@ -116,6 +122,7 @@ public final class Session: Sendable {
         runOptions.profiler = profiler
         runOptions.maxLoopIterations = options.maxLoopIterations
         runOptions.threads = options.threads
+        runOptions.interOp = options.interOpParallelism
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
         let budget = MemoryBudget(limit: runOptions.memoryLimitBytes)

@@ -15,6 +15,11 @@ import Synchronization
 /// second session on another thread, or a loop nested inside a loop body)
 /// runs on its calling thread alone. Kernels compute each element the same
 /// way whatever the split, so that changes no result.
+///
+/// While a graph runs its nodes on several threads at once (a loop of
+/// *lanes*, see `GraphPlan`), each lane's own parallel loops go to a second,
+/// *nested* job slot: lanes with no node to run help with it
+/// (``helpNested()``), so a lone large node still gets every thread.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: max(0, Gemm.activeCores - 1))
 
@@ -55,6 +60,11 @@ final class WorkerPool: @unchecked Sendable {
     /// submitter waits for 0 before the job (and its body) goes away.
     private let entered = Atomic<Int>(0)
     private let submission = NSLock()
+    /// The nested slot: its job's address (0 when none), the lock that
+    /// admits one nested job at a time, and the helpers inside it.
+    private let nestedCurrent = Atomic<UInt>(0)
+    private let nestedEntered = Atomic<Int>(0)
+    private let nestedSubmission = NSLock()
     private let sleepers = NSCondition()
     private var sleeping = 0
 
@@ -70,10 +80,11 @@ final class WorkerPool: @unchecked Sendable {
     /// Calls `body(index)` for every index below `iterations`, on the workers
     /// and the calling thread, and returns when all calls are done.
     func run(_ iterations: Int, _ body: (Int) -> Void) {
-        guard iterations > 1, workers > 0, submission.try() else {
+        guard iterations > 1, workers > 0 else {
             for index in 0..<iterations { body(index) }
             return
         }
+        guard submission.try() else { return runNested(iterations, body) }
         defer { submission.unlock() }
         withoutActuallyEscaping(body) { escapable in
             let job = Job(body: escapable, count: iterations)
@@ -89,6 +100,38 @@ final class WorkerPool: @unchecked Sendable {
             while entered.load(ordering: .sequentiallyConsistent) > 0 { onyx_cpu_relax() }
             withExtendedLifetime(job) {}
         }
+    }
+
+    /// A loop started while the main slot is busy: posted in the nested
+    /// slot for idle lanes to help with, or run on the calling thread alone
+    /// when that is busy too.
+    private func runNested(_ iterations: Int, _ body: (Int) -> Void) {
+        guard nestedSubmission.try() else {
+            for index in 0..<iterations { body(index) }
+            return
+        }
+        defer { nestedSubmission.unlock() }
+        withoutActuallyEscaping(body) { escapable in
+            let job = Job(body: escapable, count: iterations)
+            nestedCurrent.store(UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque()), ordering: .sequentiallyConsistent)
+            job.work()
+            while job.pending.load(ordering: .acquiring) > 0 { onyx_cpu_relax() }
+            nestedCurrent.store(0, ordering: .sequentiallyConsistent)
+            while nestedEntered.load(ordering: .sequentiallyConsistent) > 0 { onyx_cpu_relax() }
+            withExtendedLifetime(job) {}
+        }
+    }
+
+    /// Works on the nested loop in flight, if there is one; returns whether there was.
+    func helpNested() -> Bool {
+        guard nestedCurrent.load(ordering: .relaxed) != 0 else { return false }
+        // Announced before reading the job, as in `serve()`.
+        nestedEntered.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { nestedEntered.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+        let address = nestedCurrent.load(ordering: .sequentiallyConsistent)
+        guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return false }
+        Unmanaged<Job>.fromOpaque(pointer).takeUnretainedValue().work()
+        return true
     }
 
     private func serve() {
