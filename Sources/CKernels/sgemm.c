@@ -72,6 +72,10 @@ void onyx_tile_finish(const float *acc, float *c, ptrdiff_t ldc, const onyx_tile
             if (e->col_bias) {
                 for (int j = 0; j < NR; j++) r[j] += e->col_bias[j];
             }
+            if (e->residual) {
+                const float *z = onyx_residual_at(row, e);
+                for (int j = 0; j < NR; j++) r[j] += z[j];
+            }
             if (e->activation == ONYX_ACTIVATION_RELU) {
                 for (int j = 0; j < NR; j++) r[j] = 0.0f > r[j] ? 0.0f : r[j];
             } else if (e->activation == ONYX_ACTIVATION_CLIP) {
@@ -333,6 +337,15 @@ static void run_tile(onyx_microkernel kernel, size_t kc, const float *a, const f
     } else {
         e.col_bias = NULL;
     }
+    /* The residual's part, in the tile's layout. */
+    float residual_part[MR * NR] __attribute__((aligned(64)));
+    if (e.last && e.residual) {
+        memset(residual_part, 0, sizeof residual_part);
+        for (size_t i = 0; i < rows; i++) {
+            memcpy(residual_part + i * NR, onyx_residual_at(c + (ptrdiff_t)i * ldc, &e), columns * sizeof(float));
+        }
+        e.residual_delta = (ptrdiff_t)((uintptr_t)residual_part - (uintptr_t)tile);
+    }
     kernel(kc, a, b, tile, NR, &e);
     for (size_t i = 0; i < rows; i++) memcpy(c + (ptrdiff_t)i * ldc, tile + i * NR, columns * sizeof(float));
 }
@@ -502,6 +515,8 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
     onyx_tile_epilogue e = {
         .alpha = p->alpha, .beta = p->beta, .activation = p->activation,
         .clip_min = p->clip_min, .clip_max = p->clip_max,
+        .residual = p->residual != NULL,
+        .residual_delta = p->residual ? (ptrdiff_t)((uintptr_t)p->residual - (uintptr_t)p->c) : 0,
     };
 
 #if defined(__x86_64__)

@@ -41,6 +41,11 @@ static inline __attribute__((always_inline)) ONYX_AVX2 void finish_row(float *c,
             r0 = _mm256_add_ps(r0, _mm256_loadu_ps(e->col_bias));
             r1 = _mm256_add_ps(r1, _mm256_loadu_ps(e->col_bias + 8));
         }
+        if (e->residual) {
+            const float *z = onyx_residual_at(c, e);
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(z));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(z + 8));
+        }
         /* max_ps / min_ps return their second operand when either is NaN. */
         if (e->activation == ONYX_ACTIVATION_RELU) {
             __m256 zero = _mm256_setzero_ps();
@@ -128,6 +133,7 @@ static inline __attribute__((always_inline)) ONYX_AVX2 float finish_one(float *c
     if (e->last) {
         if (e->row_bias) r = r + e->row_bias[row];
         if (e->col_bias) r = r + e->col_bias[0];
+        if (e->residual) r = r + *onyx_residual_at(c, e);
         /* As max_ps(lo, r) / min_ps(hi, r): a NaN r passes through. */
         if (e->activation == ONYX_ACTIVATION_RELU) {
             r = 0.0f > r ? 0.0f : r;

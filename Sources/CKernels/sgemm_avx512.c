@@ -47,6 +47,11 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row32(float
             r0 = _mm512_add_ps(r0, _mm512_loadu_ps(e->col_bias));
             r1 = _mm512_add_ps(r1, _mm512_loadu_ps(e->col_bias + 16));
         }
+        if (e->residual) {
+            const float *z = onyx_residual_at(c, e);
+            r0 = _mm512_add_ps(r0, _mm512_loadu_ps(z));
+            r1 = _mm512_add_ps(r1, _mm512_loadu_ps(z + 16));
+        }
         /* max_ps / min_ps return their second operand when either is NaN. */
         if (e->activation == ONYX_ACTIVATION_RELU) {
             __m512 zero = _mm512_setzero_ps();
@@ -159,6 +164,7 @@ static inline __attribute__((always_inline)) ONYX_AVX512 void finish_row16(float
     if (e->last) {
         if (e->row_bias) r = _mm512_add_ps(r, _mm512_set1_ps(e->row_bias[row]));
         if (e->col_bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, e->col_bias));
+        if (e->residual) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, onyx_residual_at(c, e)));
         if (e->activation == ONYX_ACTIVATION_RELU) {
             r = _mm512_max_ps(_mm512_setzero_ps(), r);
         } else if (e->activation == ONYX_ACTIVATION_CLIP) {

@@ -3,6 +3,7 @@
 #define ONYX_SGEMM_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MR 6
 #define NR 16
@@ -12,7 +13,8 @@
  *   first block:  r = alpha * acc            (beta == 0: C is not read)
  *                 r = beta * C + r           (beta != 0)
  *   later blocks: r = alpha * acc + C
- *   last block:   r += row_bias[i] / col_bias[j]; then the activation.
+ *   last block:   r += row_bias[i] / col_bias[j]; r += the residual
+ *                 element (when `residual`); then the activation.
  */
 typedef struct {
     float alpha, beta;
@@ -22,7 +24,16 @@ typedef struct {
     const float *col_bias;
     int activation;
     float clip_min, clip_max;
+    /* Whether a residual is added; its element for C element *c lies
+     * residual_delta bytes from c (the residual has C's row stride). */
+    int residual;
+    ptrdiff_t residual_delta;
 } onyx_tile_epilogue;
+
+/* The residual element (or run of elements) for the C element at c. */
+static inline __attribute__((always_inline)) const float *onyx_residual_at(const float *c, const onyx_tile_epilogue *e) {
+    return (const float *)((uintptr_t)c + (uintptr_t)e->residual_delta);
+}
 
 /* Multiplies the packed MR x kc panel `a` by the packed kc x NR panel `b`
  * and finishes the MR x NR tile at c (row stride ldc). */

@@ -1,5 +1,5 @@
 /*
- * Single-precision GEMM for Onyx:  C = act(alpha * op(A) * op(B) + beta * C + bias)
+ * Single-precision GEMM for Onyx:  C = act(alpha * op(A) * op(B) + beta * C + bias + R)
  *
  * Matrices are addressed by element strides, so any row-major matrix, its
  * transpose or a strided view is an operand: A(i, p) = a[i * a_row_stride +
@@ -19,7 +19,7 @@
  * blocks whose sizes depend only on k.
  *
  * With beta == 0, C is not read. The epilogue runs once per element after the
- * whole sum: bias, then activation.
+ * whole sum: bias, then the residual R (when given), then activation.
  */
 #ifndef ONYX_GEMM_H
 #define ONYX_GEMM_H
@@ -80,6 +80,9 @@ typedef struct {
     int activation;
     float clip_min, clip_max;
     int kernel;
+    /** NULL, or R: m x n values with C's row stride (R(i, j) = residual[i * ldc + j]),
+     * added after the bias and before the activation; R must not overlap C. */
+    const float *residual;
 } onyx_sgemm_problem;
 
 /** Computes all of C. Returns 0, or -2 when no packing buffer could be allocated. */

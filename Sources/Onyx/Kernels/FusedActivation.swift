@@ -54,6 +54,16 @@ struct FusedActivation: Sendable, Equatable {
         self.parameters = parameters
     }
 
+    /// The activation a GEMM epilogue applies, as a fused one (nil for none).
+    init?(gemmEpilogue: Gemm.Activation) {
+        switch gemmEpilogue {
+        case .none: return nil
+        case .relu: (kind, parameters) = (.relu, [])
+        case .clip(let low, let high): (kind, parameters) = (.clip, [low, high])
+        case .silu: (kind, parameters) = (.silu, [])
+        }
+    }
+
     /// The activation a node's attributes describe, or nil when it has none.
     init?(attributesOf node: Node) throws {
         guard case .string(let bytes)? = node.attribute("activation")?.value else { return nil }

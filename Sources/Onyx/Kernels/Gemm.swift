@@ -112,15 +112,17 @@ enum Gemm {
         return onyx_sgemm_reads_b_in_place(&problem) != 0
     }
 
-    /// C (m × n, row stride `ldc`) = act(alpha · A · B + beta · C + bias), with A m × k and B k × n.
-    /// With beta = 0, C is not read.
+    /// C (m × n, row stride `ldc`) = act(alpha · A · B + beta · C + bias + R), with A m × k and B k × n.
+    /// With beta = 0, C is not read. `residual` (R, C's row stride, not overlapping C) is added
+    /// after the bias, so each element gets the same bits as adding R to the unfused product.
     static func multiply(
         m: Int, n: Int, k: Int, alpha: Float = 1, a: Operand, b: Operand, beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int, bias: Bias = .none, activation: Activation = .none,
-        threads requested: Int?, kernel: KernelChoice = .automatic
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: Bias = .none, residual: UnsafePointer<Float>? = nil,
+        activation: Activation = .none, threads requested: Int?, kernel: KernelChoice = .automatic
     ) throws {
         guard m > 0, n > 0 else { return }
         var problem = onyx_sgemm_problem()
+        problem.residual = residual
         problem.m = m
         problem.n = n
         problem.k = k

@@ -46,10 +46,26 @@ extension ConvProblem {
             && (geometry.padBegin + geometry.padEnd).allSatisfy { $0 == 0 }
     }
 
+    /// The convolution on the fast paths, then `+ residual` (float32 of
+    /// shape `outShape`, when given) and the activation. The GEMM paths add
+    /// the residual in their epilogue after the bias; depthwise and Winograd
+    /// add it in a pass after. Either way each element gets the bits of the
+    /// unfused Conv, Add and activation.
     func runFloat(
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ outShape: [Int], packed: PackedConstant?,
-        activation: Gemm.Activation = .none, fused: FusedActivation? = nil, threads: Int?
+        activation: Gemm.Activation = .none, fused: FusedActivation? = nil, residual: Tensor? = nil, threads: Int?
     ) throws -> Tensor {
+        let takesWinograd = packed.map { $0.matches(w) && !$0.winograd.isEmpty && winogradPays } ?? false
+        if let residual, isDepthwise2D || takesWinograd || residual.shape != outShape {
+            let y = try runFloat(x, w, b, outShape, packed: packed, threads: threads)
+            let sum = try FloatElementwise.binary(ONYX_BINARY_ADD, y, residual, threads: threads)
+            if let fused {
+                fused.apply(toFresh: sum, threads: threads)
+            } else {
+                FusedActivation(gemmEpilogue: activation)?.apply(toFresh: sum, threads: threads)
+            }
+            return sum
+        }
         let epilogue = fused.map { $0.gemmEpilogue ?? .none } ?? activation
         let after = fused?.gemmEpilogue == nil ? fused : nil
         if isDepthwise2D {
@@ -57,7 +73,7 @@ extension ConvProblem {
             after?.apply(toFresh: y, threads: threads)
             return y
         }
-        if let packed, packed.matches(w), !packed.winograd.isEmpty, winogradPays {
+        if let packed, takesWinograd {
             let y = try runWinograd(x, b, outShape, weights: packed.winograd, activation: epilogue, threads: threads)
             after?.apply(toFresh: y, threads: threads)
             return y
@@ -87,6 +103,7 @@ extension ConvProblem {
         let bias = try b?.scalars(as: Float.self) ?? []
         return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
+            try Self.withResidual(residual) { residualBase in
             try x.withElements(Float.self) { input in
                 try w.withElements(Float.self) { weights in
                     try bias.withUnsafeBufferPointer { biasValues in
@@ -102,11 +119,14 @@ extension ConvProblem {
                                 ?? .matrix(.rowMajor(weights.baseAddress.map { $0 + g &* filtersPerGroup &* depth }, columns: depth))
                             let rowBias: Gemm.Bias = b == nil ? .none
                                 : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
-                            let target = outBase + (n &* filters &+ g &* filtersPerGroup) &* positions
+                            let offset = (n &* filters &+ g &* filtersPerGroup) &* positions
+                            let target = outBase + offset
+                            let residualTarget = residualBase.map { UnsafePointer($0 + offset) }
                             let multiply = { (columnsOperand: Gemm.Operand) in
                                 try Gemm.multiply(
                                     m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
-                                    c: target, ldc: positions, bias: rowBias, activation: epilogue, threads: itemThreads)
+                                    c: target, ldc: positions, bias: rowBias, residual: residualTarget, activation: epilogue,
+                                    threads: itemThreads)
                                 after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions), threads: itemThreads)
                             }
                             guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
@@ -114,7 +134,7 @@ extension ConvProblem {
                                 return try runBands(
                                     unfold, source: source, channels: channelsPerGroup, bandRows: bandRows, columnCount: columnCount,
                                     rowMajor: rowMajorColumns, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
-                                    target: target, threads: itemThreads)
+                                    target: target, residual: residualTarget, threads: itemThreads)
                             }
                             guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
                             if let source {
@@ -128,6 +148,15 @@ extension ConvProblem {
                     }
                 }
             }
+            }
+        }
+    }
+
+    /// Calls `body` with the residual's floats, or nil without one.
+    private static func withResidual<R>(_ residual: Tensor?, _ body: (UnsafeMutablePointer<Float>?) throws -> R) throws -> R {
+        guard let residual else { return try body(nil) }
+        return try residual.withElements(Float.self) { values in
+            try body(values.baseAddress.map { UnsafeMutablePointer(mutating: $0) })
         }
     }
 }
@@ -141,7 +170,7 @@ extension ConvProblem {
     fileprivate func runBands(
         _ unfold: Unfolding, source: UnsafePointer<Float>, channels: Int, bandRows: Int, columnCount: Int, rowMajor: Bool,
         weights: Gemm.Operand, bias: Gemm.Bias, activation: Gemm.Activation, after: FusedActivation?,
-        target: UnsafeMutablePointer<Float>, threads: Int
+        target: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, threads: Int
     ) throws {
         let outHeight = geometry.output[0], outWidth = geometry.output.last ?? 1
         let positions = outHeight &* outWidth
@@ -160,7 +189,7 @@ extension ConvProblem {
             let b: Gemm.Operand = rowMajor ? .matrix(.rowMajor(base, columns: count)) : .packedBuffer(base)
             try Gemm.multiply(
                 m: filtersPerGroup, n: count, k: depth, a: weights, b: b, c: c, ldc: positions, bias: bias,
-                activation: activation, threads: 1)
+                residual: residual.map { $0 + rows.lowerBound &* outWidth }, activation: activation, threads: 1)
             if let after {
                 for filter in 0..<filtersPerGroup {
                     after.apply(UnsafeMutableBufferPointer(start: c + filter &* positions, count: count), threads: 1)

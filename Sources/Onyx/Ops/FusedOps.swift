@@ -2,8 +2,10 @@
 /// float32 only, each with an optional ``FusedActivation`` (`activation`,
 /// `activation_params` attributes) applied to its output:
 ///
-/// - `FusedConv(X, W, B?)`: Conv (same attributes) + activation, on the
-///   packed-GEMM Conv path (constant weights packed at plan time);
+/// - `FusedConv(X, W, B?, Z?)`: Conv (same attributes), plus the residual
+///   `Z` when given (numpy broadcasting, as Add), then the activation, on
+///   the packed-GEMM Conv path (constant weights packed at plan time; a Z
+///   of the output's shape is added in the GEMM epilogue);
 /// - `FusedGemm(A, B, C?)`: Gemm (`alpha`, `beta`, `transA`, `transB`) +
 ///   activation, on the packed GEMM (constant B packed at plan time);
 /// - `FusedMatMul(A, B, bias?)`: numpy MatMul `A · B` + `bias` (N values,
@@ -28,10 +30,11 @@ enum FusedOps {
                 let x = try inputs.tensor(0)
                 let w = try inputs.tensor(1)
                 let b = try inputs.optionalTensor(2)
-                try requireFloat("FusedConv", [x, w] + (b.map { [$0] } ?? []))
+                let z = try inputs.optionalTensor(3)
+                try requireFloat("FusedConv", [x, w] + [b, z].compactMap { $0 })
                 let (problem, outShape) = try ConvOps.problem(x, w, b, attributes: attributes, group: group)
                 return [.tensor(try problem.runFloat(
-                    x, w, b, outShape, packed: packed, fused: activation, threads: run.options.threads))]
+                    x, w, b, outShape, packed: packed, fused: activation, residual: z, threads: run.options.threads))]
             }
         }
         registry.register("FusedGemm", domain: domain, since: 1) { context in

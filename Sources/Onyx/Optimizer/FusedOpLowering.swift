@@ -3,8 +3,8 @@
 /// (``FusedActivation/lower(input:output:name:context:)``) writing the
 /// fused node's output.
 ///
-/// - FusedConv → Conv; FusedGemm → Gemm (attributes kept, less the
-///   activation's);
+/// - FusedConv → Conv, then Add of the residual when there is one;
+///   FusedGemm → Gemm (attributes kept, less the activation's);
 /// - FusedMatMul → MatMul, then Add of the bias when there is one (with
 ///   `broadcast = 1` before opset 7);
 /// - ChannelAffine → `BatchNormalization(X, scale, bias, mean = 0,
@@ -14,8 +14,19 @@
 ///   `broadcast = 1, axis = 1`.
 enum FusedOpLowering {
     static let fusedConv = CustomOpLowering(opType: "FusedConv") { node, context in
-        try withActivation(node, context: &context) { output, _ in
-            [Node(name: node.name, opType: "Conv", inputs: node.inputs, outputs: [output], attributes: baseAttributes(node))]
+        try withActivation(node, context: &context) { output, context in
+            guard node.inputs.count > 3, !node.inputs[3].isEmpty else {
+                return [Node(
+                    name: node.name, opType: "Conv", inputs: node.inputs, outputs: [output], attributes: baseAttributes(node))]
+            }
+            let convolved = context.fresh(output + "_conv")
+            let legacy = context.opset < 7 ? [Attribute(name: "broadcast", value: .int(1))] : []
+            return [
+                Node(name: node.name, opType: "Conv", inputs: Array(node.inputs.prefix(3)), outputs: [convolved],
+                     attributes: baseAttributes(node)),
+                Node(name: node.name + "_residual", opType: "Add", inputs: [convolved, node.inputs[3]], outputs: [output],
+                     attributes: legacy),
+            ]
         }
     }
 

@@ -8,7 +8,8 @@
 /// the BatchNormalizations that could not fold (the off-by-default Mul + Add
 /// one first, so that asking for it wins); then the forward fold of what is
 /// left into the Conv/Gemm/MatMul reading it; the Conv/Gemm/MatMul fusions
-/// come last, so a fused node never blocks a fold. The driver repeats the
+/// come last, so a fused node never blocks a fold (the residual Add before
+/// the activation, which then applies after the sum). The driver repeats the
 /// whole list until no pass changes anything (``Optimizer``).
 public enum PassPipeline {
     /// Every standard pass, in order.
@@ -25,6 +26,7 @@ public enum PassPipeline {
         ChannelAffinePass(),
         AffineForwardFoldPass(),
         FuseMatMulAddPass(),
+        FuseConvAddPass(),
         FuseActivationPass(),
     ]
 

@@ -148,11 +148,15 @@ public enum GraphDOT {
     }
 
     /// The op type, with Onyx's fused kernels shown as what they fuse:
-    /// `ai.onyx` FusedConv with a Relu reads "Conv+Relu", ChannelAffine with
-    /// one "ChannelAffine+Relu".
+    /// `ai.onyx` FusedConv with a Relu reads "Conv+Relu", with a residual
+    /// too "Conv+Add+Relu", ChannelAffine with one "ChannelAffine+Relu".
     static func displayName(_ node: Node) -> String {
         guard node.domain == OnyxDomain.name else { return node.opType }
-        let base = node.opType.hasPrefix("Fused") ? String(node.opType.dropFirst(5)) : node.opType
+        var base = node.opType.hasPrefix("Fused") ? String(node.opType.dropFirst(5)) : node.opType
+        if node.opType == "FusedConv", node.inputs.count > 3, !node.inputs[3].isEmpty {
+            base += "+Add"
+            guard node.attribute("activation") != nil else { return base }
+        }
         if case .string(let bytes)? = node.attribute("activation")?.value {
             return base + "+" + String(decoding: bytes, as: UTF8.self)
         }
