@@ -56,11 +56,59 @@ static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_dep
     }
 }
 
+/* Redoes output columns [0, inner_lo) and [inner_hi, width) of `rows` rows
+ * exactly, one column at a time down the rows: dst[y][x] = max over the taps
+ * kx that reach column x (onyx_tap_columns) of src[y][step * x + shift_kx],
+ * -inf when none does. The flat passes below let a tap reach into the next
+ * or previous row at these columns. */
+static inline __attribute__((always_inline)) void redo_edge_columns(const onyx_depthwise2d *p, const float *restrict src,
+                                                                    ptrdiff_t src_stride, float *restrict dst,
+                                                                    ptrdiff_t dst_stride, ptrdiff_t rows, ptrdiff_t width,
+                                                                    ptrdiff_t step, ptrdiff_t inner_lo,
+                                                                    ptrdiff_t inner_hi) {
+    if (inner_hi < inner_lo) inner_hi = inner_lo;
+    for (ptrdiff_t x = 0; x < width; x++) {
+        if (x == inner_lo) x = inner_hi;
+        if (x >= width) break;
+        ptrdiff_t shifts[16];
+        ptrdiff_t taps = 0;
+        int many = 0;
+        for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+            ptrdiff_t shift, lo, hi;
+            onyx_tap_columns(p, kx, &shift, &lo, &hi);
+            if (x < lo || x >= hi) continue;
+            if (taps == 16) {
+                many = 1;
+                break;
+            }
+            shifts[taps++] = shift;
+        }
+        if (many) {
+            /* More than 16 taps reach this column: the whole window, tap by tap. */
+            for (ptrdiff_t y = 0; y < rows; y++) dst[y * dst_stride + x] = -INFINITY;
+            for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+                ptrdiff_t shift, lo, hi;
+                onyx_tap_columns(p, kx, &shift, &lo, &hi);
+                if (x < lo || x >= hi) continue;
+                for (ptrdiff_t y = 0; y < rows; y++) {
+                    dst[y * dst_stride + x] = max_nan(dst[y * dst_stride + x], src[y * src_stride + step * x + shift]);
+                }
+            }
+            continue;
+        }
+        for (ptrdiff_t y = 0; y < rows; y++) {
+            const float *in = src + y * src_stride + step * x;
+            float r = -INFINITY;
+            for (ptrdiff_t t = 0; t < taps; t++) r = max_nan(r, in[shifts[t]]);
+            dst[y * dst_stride + x] = r;
+        }
+    }
+}
+
 /* Unit strides and as many output columns as input ones (a "same" window):
  * the maxima along each input row first, then down the columns; both passes
  * run flat over the whole plane, so short rows (7, 14) vectorize like long
- * ones. Along rows, a flat pass lets a tap reach into the next or previous
- * row at the edge columns, which are then redone row by row. `rows` holds
+ * ones; the edge columns are then redone (redo_edge_columns). `rows` holds
  * in_h * in_w floats. Same maxima as the tap-by-tap loop (a NaN anywhere in
  * the window gives NaN); only which of +0 / -0 wins a tie may differ. */
 static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_depthwise2d *p,
@@ -79,42 +127,7 @@ static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_dep
         const float *in = input + shift;
         for (ptrdiff_t i = first; i < last; i++) rows[i] = max_nan(rows[i], in[i]);
     }
-    if (inner_hi < inner_lo) inner_hi = inner_lo;
-    /* The edge columns [0, inner_lo) and [inner_hi, w), one at a time down the rows. */
-    for (ptrdiff_t x = 0; x < w; x++) {
-        if (x == inner_lo) x = inner_hi;
-        if (x >= w) break;
-        ptrdiff_t shifts[16];
-        ptrdiff_t taps = 0;
-        int many = 0;
-        for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
-            ptrdiff_t shift, lo, hi;
-            onyx_tap_columns(p, kx, &shift, &lo, &hi);
-            if (x < lo || x >= hi) continue;
-            if (taps == 16) {
-                many = 1;
-                break;
-            }
-            shifts[taps++] = shift;
-        }
-        if (many) {
-            /* More than 16 taps reach this column: the whole window, tap by tap. */
-            for (ptrdiff_t y = 0; y < h; y++) rows[y * w + x] = -INFINITY;
-            for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
-                ptrdiff_t shift, lo, hi;
-                onyx_tap_columns(p, kx, &shift, &lo, &hi);
-                if (x < lo || x >= hi) continue;
-                for (ptrdiff_t y = 0; y < h; y++) rows[y * w + x] = max_nan(rows[y * w + x], input[y * w + x + shift]);
-            }
-            continue;
-        }
-        for (ptrdiff_t y = 0; y < h; y++) {
-            const float *in = input + y * w + x;
-            float r = -INFINITY;
-            for (ptrdiff_t t = 0; t < taps; t++) r = max_nan(r, in[shifts[t]]);
-            rows[y * w + x] = r;
-        }
-    }
+    redo_edge_columns(p, input, w, rows, w, h, w, 1, inner_lo, inner_hi);
     const ptrdiff_t out_n = p->out_h * w;
     for (ptrdiff_t i = 0; i < out_n; i++) output[i] = -INFINITY;
     for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
@@ -127,13 +140,71 @@ static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_dep
     }
 }
 
+/* Stride 2 both ways and half as many output columns as input ones (an
+ * even width): the maxima down each output row's kernel rows first (out_h
+ * rows of in_w), then those rows split flat into even and odd columns, so
+ * every tap column is one contiguous run over the whole plane; the edge
+ * columns are then redone (redo_edge_columns). `buf` holds 2 * out_h * in_w
+ * floats. Same maxima as the tap-by-tap loop; only which of +0 / -0 wins a
+ * tie may differ. */
+static inline __attribute__((always_inline)) void maxpool_stride2_flat(const onyx_depthwise2d *p,
+                                                                       const float *restrict input,
+                                                                       float *restrict output, float *restrict buf) {
+    const ptrdiff_t w = p->in_w, ow = p->out_w, oh = p->out_h, n = oh * ow;
+    float *restrict rows = buf, *restrict even = buf + oh * w, *restrict odd = even + n;
+    for (ptrdiff_t oy = 0; oy < oh; oy++) {
+        float *restrict row = rows + oy * w;
+        int any = 0;
+        for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
+            ptrdiff_t iy = oy * 2 - p->pad_top + ky * p->dilation_h;
+            if (iy < 0 || iy >= p->in_h) continue;
+            const float *in_row = input + iy * w;
+            if (!any) {
+                memcpy(row, in_row, (size_t)w * sizeof(float));
+                any = 1;
+            } else {
+                for (ptrdiff_t x = 0; x < w; x++) row[x] = max_nan(row[x], in_row[x]);
+            }
+        }
+        if (!any) {
+            for (ptrdiff_t x = 0; x < w; x++) row[x] = -INFINITY;
+        }
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        even[i] = rows[2 * i];
+        odd[i] = rows[2 * i + 1];
+    }
+    for (ptrdiff_t i = 0; i < n; i++) output[i] = -INFINITY;
+    ptrdiff_t inner_lo = 0, inner_hi = ow;
+    for (ptrdiff_t kx = 0; kx < p->kernel_w; kx++) {
+        ptrdiff_t shift, lo, hi;
+        onyx_tap_columns(p, kx, &shift, &lo, &hi);
+        if (lo > inner_lo) inner_lo = lo;
+        if (hi < inner_hi) inner_hi = hi;
+        /* Input column 2 x + shift: even[x + shift / 2] or odd[x + (shift - 1) / 2]. */
+        const int is_odd = shift % 2 != 0;
+        const float *src = is_odd ? odd : even;
+        const ptrdiff_t offset = is_odd ? (shift - 1) / 2 : shift / 2;
+        ptrdiff_t first = offset < 0 ? -offset : 0, last = offset > 0 ? n - offset : n;
+        const float *in = src + offset;
+        for (ptrdiff_t i = first; i < last; i++) output[i] = max_nan(output[i], in[i]);
+    }
+    redo_edge_columns(p, rows, w, output, ow, oh, ow, 2, inner_lo, inner_hi);
+}
+
 /* Whether maxpool_stride1 applies. */
 static int stride1_same(const onyx_depthwise2d *p) {
     return p->stride_w == 1 && p->stride_h == 1 && p->out_w == p->in_w && p->in_w > 0 && p->in_h > 0;
 }
 
+/* Whether maxpool_stride2_flat applies. */
+static int stride2_half(const onyx_depthwise2d *p) {
+    return p->stride_w == 2 && p->stride_h == 2 && p->in_w == 2 * p->out_w && p->out_w > 0 && p->out_h > 0;
+}
+
 size_t onyx_maxpool2d_scratch_count(const onyx_depthwise2d *p) {
     if (stride1_same(p)) return (size_t)p->in_w * (size_t)p->in_h;
+    if (stride2_half(p)) return 2 * (size_t)p->out_h * (size_t)p->in_w;
     return p->stride_w == 2 && p->in_w > 0 ? (size_t)p->in_w * 2 + 2 : 0;
 }
 
@@ -142,6 +213,10 @@ void onyx_maxpool2d_f32(const onyx_depthwise2d *p, const float *restrict input, 
                         float *restrict scratch) {
     if (scratch && stride1_same(p)) {
         maxpool_stride1(p, input, output, scratch);
+        return;
+    }
+    if (scratch && stride2_half(p)) {
+        maxpool_stride2_flat(p, input, output, scratch);
         return;
     }
     if (scratch && p->stride_w == 2 && p->in_w > 0) {

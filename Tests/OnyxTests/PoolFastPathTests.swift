@@ -67,6 +67,15 @@ final class PoolFastPathTests: XCTestCase {
         // Input (1, 0) is NaN: outputs in rows 0-2, columns 0-1 see it; column 3 of row 0 (input 3, 7) does not.
         XCTAssertEqual(unit.map(\.isNaN), [true, true, false, false, true, true, false, false, true, true, false, false])
         XCTAssertEqual([unit[2], unit[3], unit[6], unit[7], unit[10], unit[11]], [7, 7, 11, 11, 11, 11])
+        // The flat stride-2 path (half the width): NaN in the last column of row 0 must not leak
+        // into row 1's first output through the flat even/odd runs.
+        let half = try Tensor(shape: [1, 1, 4, 4], scalars: (0..<16).map { $0 == 3 ? Float.nan : Float($0) })
+        let strided2 = ConvGeometry.Attributes(
+            kernel: [3, 3], strides: [2, 2], dilations: nil, pads: [1, 1, 1, 1], autoPad: "NOTSET", ceilMode: false)
+        let halved = try XCTUnwrap(try PoolOps.fastPool(half, strided2, kind: .max, threads: 1)).scalars(as: Float.self)
+        // Output 2×2: (0, 1) covers input (0..1, 1..3) with the NaN; (1, 0) covers rows 1..3, columns 0..1.
+        XCTAssertEqual(halved.map(\.isNaN), [false, true, false, false])
+        XCTAssertEqual([halved[0], halved[2], halved[3]], [5, 13, 15])
     }
 
     func testWideStrideOneWindowsMatchReference() throws {

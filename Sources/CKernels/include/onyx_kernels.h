@@ -68,9 +68,10 @@ size_t onyx_depthwise2d_blocked_scratch_count(const onyx_depthwise2d *geometry);
 void onyx_maxpool2d_f32(const onyx_depthwise2d *geometry, const float *input, float *output, float *scratch);
 
 /** Scratch floats onyx_maxpool2d_f32 uses when given them (unit strides with
- * as many output columns as input ones: the plane's row maxima; stride-2
- * columns: one row of maxima split into even and odd columns), 0 when it
- * needs none. */
+ * as many output columns as input ones: the plane's row maxima; stride 2
+ * with half as many: the output rows' column maxima and their even and odd
+ * columns; other stride-2 columns: one row of maxima split into even and
+ * odd columns), 0 when it needs none. */
 size_t onyx_maxpool2d_scratch_count(const onyx_depthwise2d *geometry);
 
 /** The sum of n floats in a fixed order (float lanes, double blocks). */
