@@ -15,6 +15,28 @@ static inline __attribute__((always_inline)) float max_nan(float r, float v) {
     return (v != v || r != r) ? v + r : m;
 }
 
+/* row[x] = the maximum of input[iy][x] over output row oy's kernel rows iy
+ * inside the input (in_w values); returns 0, leaving row untouched, when no
+ * kernel row is inside. */
+static inline __attribute__((always_inline)) int kernel_row_maxima(const onyx_depthwise2d *p,
+                                                                   const float *restrict input, ptrdiff_t oy,
+                                                                   float *restrict row) {
+    const ptrdiff_t w = p->in_w;
+    int any = 0;
+    for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
+        ptrdiff_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        if (iy < 0 || iy >= p->in_h) continue;
+        const float *in_row = input + iy * w;
+        if (!any) {
+            memcpy(row, in_row, (size_t)w * sizeof(float));
+            any = 1;
+        } else {
+            for (ptrdiff_t x = 0; x < w; x++) row[x] = max_nan(row[x], in_row[x]);
+        }
+    }
+    return any;
+}
+
 /* Stride-2 columns, rows first: per output row, the maximum over its
  * kernel rows (contiguous), split into even and odd columns, so every tap
  * column is a contiguous run of one of them. `buf` holds 2 * in_w + 2 floats.
@@ -27,18 +49,7 @@ static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_dep
     float *restrict column = buf, *restrict even = buf + w, *restrict odd = even + halves;
     for (ptrdiff_t oy = 0; oy < p->out_h; oy++) {
         float *restrict row = output + oy * p->out_w;
-        int any = 0;
-        for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
-            ptrdiff_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            if (iy < 0 || iy >= p->in_h) continue;
-            const float *in_row = input + iy * w;
-            if (!any) {
-                memcpy(column, in_row, (size_t)w * sizeof(float));
-                any = 1;
-            } else {
-                for (ptrdiff_t x = 0; x < w; x++) column[x] = max_nan(column[x], in_row[x]);
-            }
-        }
+        int any = kernel_row_maxima(p, input, oy, column);
         for (ptrdiff_t ox = 0; ox < p->out_w; ox++) row[ox] = -INFINITY;
         if (!any) continue;
         for (ptrdiff_t i = 0; i < w / 2; i++) {
@@ -154,19 +165,7 @@ static inline __attribute__((always_inline)) void maxpool_stride2_flat(const ony
     float *restrict rows = buf, *restrict even = buf + oh * w, *restrict odd = even + n;
     for (ptrdiff_t oy = 0; oy < oh; oy++) {
         float *restrict row = rows + oy * w;
-        int any = 0;
-        for (ptrdiff_t ky = 0; ky < p->kernel_h; ky++) {
-            ptrdiff_t iy = oy * 2 - p->pad_top + ky * p->dilation_h;
-            if (iy < 0 || iy >= p->in_h) continue;
-            const float *in_row = input + iy * w;
-            if (!any) {
-                memcpy(row, in_row, (size_t)w * sizeof(float));
-                any = 1;
-            } else {
-                for (ptrdiff_t x = 0; x < w; x++) row[x] = max_nan(row[x], in_row[x]);
-            }
-        }
-        if (!any) {
+        if (!kernel_row_maxima(p, input, oy, row)) {
             for (ptrdiff_t x = 0; x < w; x++) row[x] = -INFINITY;
         }
     }
