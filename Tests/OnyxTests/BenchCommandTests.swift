@@ -47,6 +47,22 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("["), "no progress bar when stderr is not a terminal: \(result.stderr)")
     }
 
+    func testSequentialFlagRunsAndGivesTheSameOutputs() throws {
+        let sample = TestPaths.root.appendingPathComponent("models/digits/samples/digit-2-label-7.pb").path
+        let bench = try TestPaths.runOnyx(["bench", digits, sample, "--iterations", "2", "--sequential", "--threads", "2"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var outputs: [Data] = []
+        for (index, flags) in [["--sequential"], []].enumerated() {
+            let folder = directory.appendingPathComponent("run\(index)")
+            let run = try TestPaths.runOnyx(["run", digits, sample, "--threads", "2", "--output-dir", folder.path] + flags)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            outputs.append(try Data(contentsOf: folder.appendingPathComponent("output_0.pb")))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+    }
+
     func testProfileCountsEveryNodeAndWritesChromeTrace() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
