@@ -239,8 +239,16 @@ final class GraphPlan: @unchecked Sendable {
                             idleRounds = 0
                         } else {
                             idleRounds &+= 1
-                            // Spin briefly for the next step, then give the core away between looks.
-                            if idleRounds < 4096 { onyx_cpu_relax() } else { sched_yield() }
+                            // Spin briefly for the next step, then give the core away between
+                            // looks, then (after some 10k yields, a few ms beside a long node
+                            // that has no parallel loop) nap, so a waiting lane does not hold a core.
+                            if idleRounds < 4096 {
+                                onyx_cpu_relax()
+                            } else if idleRounds < 16384 {
+                                sched_yield()
+                            } else {
+                                usleep(50)
+                            }
                         }
                         continue
                     }
