@@ -67,6 +67,14 @@ static inline __attribute__((always_inline)) void maxpool_stride2(const onyx_dep
     }
 }
 
+/* dst[i] = max(dst[i], src[i + offset]) for every i < n whose src index
+ * lies in [0, n): one tap as a single run over a whole plane. */
+static inline __attribute__((always_inline)) void flat_max(float *restrict dst, const float *restrict src,
+                                                           ptrdiff_t offset, ptrdiff_t n) {
+    ptrdiff_t first = offset < 0 ? -offset : 0, last = offset > 0 ? n - offset : n;
+    for (ptrdiff_t i = first; i < last; i++) dst[i] = max_nan(dst[i], src[i + offset]);
+}
+
 /* Redoes output columns [0, inner_lo) and [inner_hi, width) of `rows` rows
  * exactly, one column at a time down the rows: dst[y][x] = max over the taps
  * kx that reach column x (onyx_tap_columns) of src[y][step * x + shift_kx],
@@ -134,9 +142,7 @@ static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_dep
         onyx_tap_columns(p, kx, &shift, &lo, &hi);
         if (lo > inner_lo) inner_lo = lo;
         if (hi < inner_hi) inner_hi = hi;
-        ptrdiff_t first = shift < 0 ? -shift : 0, last = shift > 0 ? n - shift : n;
-        const float *in = input + shift;
-        for (ptrdiff_t i = first; i < last; i++) rows[i] = max_nan(rows[i], in[i]);
+        flat_max(rows, input, shift, n);
     }
     redo_edge_columns(p, input, w, rows, w, h, w, 1, inner_lo, inner_hi);
     const ptrdiff_t out_n = p->out_h * w;
@@ -146,8 +152,8 @@ static inline __attribute__((always_inline)) void maxpool_stride1(const onyx_dep
         ptrdiff_t first = offset < 0 ? -offset : 0;
         ptrdiff_t last = h - offset < p->out_h ? h - offset : p->out_h;
         if (first >= last) continue;
-        const float *in = rows + offset * w;
-        for (ptrdiff_t i = first * w; i < last * w; i++) output[i] = max_nan(output[i], in[i]);
+        const ptrdiff_t step = offset * w;
+        for (ptrdiff_t i = first * w; i < last * w; i++) output[i] = max_nan(output[i], rows[i + step]);
     }
 }
 
@@ -184,9 +190,7 @@ static inline __attribute__((always_inline)) void maxpool_stride2_flat(const ony
         const int is_odd = shift % 2 != 0;
         const float *src = is_odd ? odd : even;
         const ptrdiff_t offset = is_odd ? (shift - 1) / 2 : shift / 2;
-        ptrdiff_t first = offset < 0 ? -offset : 0, last = offset > 0 ? n - offset : n;
-        const float *in = src + offset;
-        for (ptrdiff_t i = first; i < last; i++) output[i] = max_nan(output[i], in[i]);
+        flat_max(output, src, offset, n);
     }
     redo_edge_columns(p, rows, w, output, ow, oh, ow, 2, inner_lo, inner_hi);
 }

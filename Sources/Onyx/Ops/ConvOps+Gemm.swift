@@ -59,11 +59,7 @@ extension ConvProblem {
         if let residual, isDepthwise2D || takesWinograd || residual.shape != outShape {
             let y = try runFloat(x, w, b, outShape, packed: packed, threads: threads)
             let sum = try FloatElementwise.binary(ONYX_BINARY_ADD, y, residual, threads: threads)
-            if let fused {
-                fused.apply(toFresh: sum, threads: threads)
-            } else {
-                FusedActivation(gemmEpilogue: activation)?.apply(toFresh: sum, threads: threads)
-            }
+            (fused ?? FusedActivation(gemmEpilogue: activation))?.apply(toFresh: sum, threads: threads)
             return sum
         }
         let epilogue = fused.map { $0.gemmEpilogue ?? .none } ?? activation
@@ -104,60 +100,58 @@ extension ConvProblem {
         return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try Self.withResidual(residual) { residualBase in
-            try x.withElements(Float.self) { input in
-                try w.withElements(Float.self) { weights in
-                    try bias.withUnsafeBufferPointer { biasValues in
-                        try Gemm.forEachItem(
-                            count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
-                            // Every element is written by the unfolding before it is read;
-                            // bands unfold into scratch of their own.
-                            makeScratch: { try FloatScratch(count: bandRows == nil ? columnCount : 0) }
-                        ) { item, itemThreads, columns in
-                            let (n, g) = item.quotientAndRemainder(dividingBy: group)
-                            let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
-                            let weightOperand: Gemm.Operand = packedGroups.map { .packed($0[g]) }
-                                ?? .matrix(.rowMajor(weights.baseAddress.map { $0 + g &* filtersPerGroup &* depth }, columns: depth))
-                            let rowBias: Gemm.Bias = b == nil ? .none
-                                : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
-                            let offset = (n &* filters &+ g &* filtersPerGroup) &* positions
-                            let target = outBase + offset
-                            let residualTarget = residualBase.map { UnsafePointer($0 + offset) }
-                            let multiply = { (columnsOperand: Gemm.Operand) in
-                                try Gemm.multiply(
-                                    m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
-                                    c: target, ldc: positions, bias: rowBias, residual: residualTarget, activation: epilogue,
-                                    threads: itemThreads)
-                                after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions), threads: itemThreads)
+                try x.withElements(Float.self) { input in
+                    try w.withElements(Float.self) { weights in
+                        try bias.withUnsafeBufferPointer { biasValues in
+                            try Gemm.forEachItem(
+                                count: batch &* group, threads: threads, workPerItem: Gemm.saturatingProduct(filtersPerGroup, positions, max(depth, 1)),
+                                // Every element is written by the unfolding before it is read;
+                                // bands unfold into scratch of their own.
+                                makeScratch: { try FloatScratch(count: bandRows == nil ? columnCount : 0) }
+                            ) { item, itemThreads, columns in
+                                let (n, g) = item.quotientAndRemainder(dividingBy: group)
+                                let source = input.baseAddress.map { $0 + (n &* channels &+ g &* channelsPerGroup) &* inputSize }
+                                let weightOperand: Gemm.Operand = packedGroups.map { .packed($0[g]) }
+                                    ?? .matrix(.rowMajor(weights.baseAddress.map { $0 + g &* filtersPerGroup &* depth }, columns: depth))
+                                let rowBias: Gemm.Bias = b == nil ? .none
+                                    : biasValues.baseAddress.map { .row($0 + g &* filtersPerGroup) } ?? .none
+                                let offset = (n &* filters &+ g &* filtersPerGroup) &* positions
+                                let target = outBase + offset
+                                let residualTarget = residualBase.map { $0 + offset }
+                                let multiply = { (columnsOperand: Gemm.Operand) in
+                                    try Gemm.multiply(
+                                        m: filtersPerGroup, n: positions, k: depth, a: weightOperand, b: columnsOperand,
+                                        c: target, ldc: positions, bias: rowBias, residual: residualTarget, activation: epilogue,
+                                        threads: itemThreads)
+                                    after?.apply(UnsafeMutableBufferPointer(start: target, count: filtersPerGroup &* positions), threads: itemThreads)
+                                }
+                                guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
+                                if let bandRows, let source {
+                                    return try runBands(
+                                        unfold, source: source, channels: channelsPerGroup, bandRows: bandRows, columnCount: columnCount,
+                                        rowMajor: rowMajorColumns, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
+                                        target: target, residual: residualTarget, threads: itemThreads)
+                                }
+                                guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
+                                if let source {
+                                    unfold.run(
+                                        source, channels: channelsPerGroup, into: base, packed: !rowMajorColumns, threads: itemThreads)
+                                } else {
+                                    base.update(repeating: 0, count: columns.count)
+                                }
+                                try multiply(rowMajorColumns ? .matrix(.rowMajor(base, columns: positions)) : .packedBuffer(base))
                             }
-                            guard let unfold else { return try multiply(.matrix(.rowMajor(source, columns: inputSize))) }
-                            if let bandRows, let source {
-                                return try runBands(
-                                    unfold, source: source, channels: channelsPerGroup, bandRows: bandRows, columnCount: columnCount,
-                                    rowMajor: rowMajorColumns, weights: weightOperand, bias: rowBias, activation: epilogue, after: after,
-                                    target: target, residual: residualTarget, threads: itemThreads)
-                            }
-                            guard let base = columns.base else { return try multiply(.matrix(.rowMajor(nil, columns: positions))) }
-                            if let source {
-                                unfold.run(
-                                    source, channels: channelsPerGroup, into: base, packed: !rowMajorColumns, threads: itemThreads)
-                            } else {
-                                base.update(repeating: 0, count: columns.count)
-                            }
-                            try multiply(rowMajorColumns ? .matrix(.rowMajor(base, columns: positions)) : .packedBuffer(base))
                         }
                     }
                 }
-            }
             }
         }
     }
 
     /// Calls `body` with the residual's floats, or nil without one.
-    private static func withResidual<R>(_ residual: Tensor?, _ body: (UnsafeMutablePointer<Float>?) throws -> R) throws -> R {
+    private static func withResidual<R>(_ residual: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) throws -> R {
         guard let residual else { return try body(nil) }
-        return try residual.withElements(Float.self) { values in
-            try body(values.baseAddress.map { UnsafeMutablePointer(mutating: $0) })
-        }
+        return try residual.withElements(Float.self) { try body($0.baseAddress) }
     }
 }
 

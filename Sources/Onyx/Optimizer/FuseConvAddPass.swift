@@ -28,11 +28,12 @@ public struct FuseConvAddPass: GraphPass {
         var facts: ValueFacts?
         for (addIndex, add) in graph.nodes.enumerated() where add.isOp("Add") && add.inputs.count == 2 {
             guard add.outputs.count == 1, !add.outputs[0].isEmpty else { continue }
-            let candidates = [0, 1].filter { isConv(index.producingNode(add.inputs[$0])?.node) }
+            let candidates = [0, 1].compactMap { slot in
+                index.producingNode(add.inputs[slot]).flatMap { isConv($0.node) ? (slot, $0.index, $0.node) : nil }
+            }
             guard !candidates.isEmpty else { continue }
             var reasons: [String] = []
-            for slot in candidates {
-                guard let (convIndex, conv) = index.producingNode(add.inputs[slot]) else { continue }
+            for (slot, convIndex, conv) in candidates {
                 let residual = add.inputs[1 - slot]
                 do {
                     try require(context.opset() >= 7, "opset \(context.opset()) uses legacy broadcasting")
@@ -70,8 +71,7 @@ public struct FuseConvAddPass: GraphPass {
     }
 
     /// True for a standard Conv, or an `ai.onyx` FusedConv without a residual.
-    private func isConv(_ node: Node?) -> Bool {
-        guard let node else { return false }
+    private func isConv(_ node: Node) -> Bool {
         if node.isOp("Conv") { return true }
         return node.domain == OnyxDomain.name && node.opType == "FusedConv" && node.inputs.count <= 3
     }

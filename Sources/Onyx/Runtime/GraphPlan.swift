@@ -16,11 +16,9 @@ final class GraphPlan: @unchecked Sendable {
         let inputs: [Int?]
         let outputs: [Int?]
         let node: OnyxError.NodeContext
-        /// Slots whose last reader is this step.
-        var releases: [Int]
         /// Local slots this step reads (inputs and its subgraphs' free
         /// variables), each once.
-        var reads: [Int]
+        let reads: [Int]
     }
 
     /// Everything compilation needs besides the graph itself.
@@ -72,7 +70,6 @@ final class GraphPlan: @unchecked Sendable {
         let visible = outerScope.union(slotOf.keys)
 
         var steps: [Step] = []
-        var lastReader: [Int: Int] = [:]
         for node in graph.nodes {
             let domain = node.normalizedDomain
             let opset = environment.opsets[domain] ?? 0
@@ -94,29 +91,17 @@ final class GraphPlan: @unchecked Sendable {
             } catch let error as OnyxError {
                 throw error.atNode(context)
             }
-            let index = steps.count
             var reads = inputs.compactMap { $0 }
             for subgraph in node.subgraphs {
                 for name in GraphValidation.freeVariables(of: subgraph) {
                     if let read = slotOf[name] { reads.append(read) }
                 }
             }
-            reads = Array(Set(reads)).sorted()
-            for read in reads { lastReader[read] = index }
             steps.append(Step(
                 kernel: kernel, inputs: inputs, outputs: node.outputs.map { $0.isEmpty ? nil : slotOf[$0] },
-                node: context, releases: [], reads: reads))
+                node: context, reads: Array(Set(reads)).sorted()))
         }
         let kept = Set(graph.outputs.compactMap { slotOf[$0.name] })
-        for (slot, reader) in lastReader where !kept.contains(slot) {
-            steps[reader].releases.append(slot)
-        }
-        // Outputs nobody reads are dropped right after they are made.
-        for index in steps.indices {
-            for case let slot? in steps[index].outputs where lastReader[slot] == nil && !kept.contains(slot) {
-                steps[index].releases.append(slot)
-            }
-        }
 
         self.slotOf = slotOf
         self.inputNames = graph.inputs.map(\.name)
@@ -165,7 +150,7 @@ final class GraphPlan: @unchecked Sendable {
         } else {
             for index in steps.indices {
                 try execute(index, frame: frame, context: inner)
-                for slot in steps[index].releases { frame[slot] = nil }
+                for slot in dependencies.releases[index] { frame[slot] = nil }
             }
         }
         var results: [Value] = []

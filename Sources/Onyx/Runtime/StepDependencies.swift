@@ -6,7 +6,8 @@ import Foundation
 /// A step waits on the earlier steps that produce the slots it reads (its
 /// inputs and its subgraphs' free variables). A slot is released once every
 /// step reading it has run, unless it is a graph output; an output nobody
-/// reads is released as soon as it is made.
+/// reads is released as soon as it is made. Run in plan order, that is
+/// ``releases``; on lanes, `LaneSchedule` counts the readers down.
 struct StepDependencies: Sendable {
     /// Per step: how many distinct steps it waits on.
     let waitCounts: [Int]
@@ -18,6 +19,9 @@ struct StepDependencies: Sendable {
     let reads: [[Int]]
     /// Per step: its output slots that no step reads and that are not graph outputs.
     let unread: [[Int]]
+    /// Per step, when the steps run in plan order: the slots to release
+    /// after it (those it reads last, and its unread outputs).
+    let releases: [[Int]]
     /// Per slot: whether it is a graph output (never released).
     let kept: [Bool]
     /// The most steps ready at once while the plan runs in order: 1 when
@@ -32,11 +36,13 @@ struct StepDependencies: Sendable {
         var waitCounts = [Int](repeating: 0, count: steps.count)
         var dependents = [[Int]](repeating: [], count: steps.count)
         var readerCounts = [Int](repeating: 0, count: slotCount)
+        var lastReader = [Int?](repeating: nil, count: slotCount)
         var inOrder = true
         for (index, step) in steps.enumerated() {
             var waitsOn = Set<Int>()
             for slot in step.reads {
                 readerCounts[slot] &+= 1
+                lastReader[slot] = index
                 guard let source = producer[slot] else { continue }
                 if source < index { waitsOn.insert(source) } else { inOrder = false }
             }
@@ -50,9 +56,15 @@ struct StepDependencies: Sendable {
         self.readerCounts = readerCounts
         self.reads = steps.map(\.reads)
         self.kept = kept
-        self.unread = steps.map { step in
+        let unread = steps.map { step in
             step.outputs.compactMap { slot in slot.flatMap { readerCounts[$0] == 0 && !kept[$0] ? $0 : nil } }
         }
+        var releases = unread
+        for (slot, reader) in lastReader.enumerated() {
+            if let reader, !kept[slot] { releases[reader].append(slot) }
+        }
+        self.unread = unread
+        self.releases = releases
         // A step reading a value made at or after it keeps plan order, so it
         // fails as it would in order ("was not produced").
         widest = inOrder ? Self.widest(waitCounts: waitCounts, dependents: dependents) : 1

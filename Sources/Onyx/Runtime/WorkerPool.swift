@@ -51,20 +51,49 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Where a loop is posted for other threads to join: the job's address
+    /// (0 when none), the lock that admits one job at a time, and the
+    /// helpers inside it; the submitter waits for none to be inside before
+    /// the job (and its body) goes away.
+    private final class Slot: @unchecked Sendable {
+        let current = Atomic<UInt>(0)
+        let entered = Atomic<Int>(0)
+        let submission = NSLock()
+
+        /// Posts `job`, calls `announce`, works on the job, and returns once
+        /// every index is done and no helper is left inside.
+        func run(_ job: Job, announce: () -> Void) {
+            current.store(UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque()), ordering: .sequentiallyConsistent)
+            announce()
+            job.work()
+            while job.pending.load(ordering: .acquiring) > 0 { onyx_cpu_relax() }
+            current.store(0, ordering: .sequentiallyConsistent)
+            while entered.load(ordering: .sequentiallyConsistent) > 0 { onyx_cpu_relax() }
+            withExtendedLifetime(job) {}
+        }
+
+        /// Works on the job in the slot, if there is one; returns whether there was.
+        func help() -> Bool {
+            guard current.load(ordering: .relaxed) != 0 else { return false }
+            // Announced before reading the job: the submitter frees it only
+            // after clearing `current` and seeing no helper inside.
+            entered.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            defer { entered.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+            let address = current.load(ordering: .sequentiallyConsistent)
+            guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return false }
+            Unmanaged<Job>.fromOpaque(pointer).takeUnretainedValue().work()
+            return true
+        }
+    }
+
     let workers: Int
-    /// The current job's address, 0 when none.
-    private let current = Atomic<UInt>(0)
-    /// Counts the jobs posted (a job's address may be reused by the next one).
+    /// The slot the workers serve.
+    private let main = Slot()
+    /// The slot for a loop started while `main` is busy (a lane's loop
+    /// while the lanes hold `main`); lanes with nothing to run help with it.
+    private let nested = Slot()
+    /// Counts the jobs posted to `main` (a job's address may be reused by the next one).
     private let posted = Atomic<Int>(0)
-    /// Workers between announcing themselves and leaving a job; the
-    /// submitter waits for 0 before the job (and its body) goes away.
-    private let entered = Atomic<Int>(0)
-    private let submission = NSLock()
-    /// The nested slot: its job's address (0 when none), the lock that
-    /// admits one nested job at a time, and the helpers inside it.
-    private let nestedCurrent = Atomic<UInt>(0)
-    private let nestedEntered = Atomic<Int>(0)
-    private let nestedSubmission = NSLock()
     private let sleepers = NSCondition()
     private var sleeping = 0
 
@@ -78,61 +107,30 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Calls `body(index)` for every index below `iterations`, on the workers
-    /// and the calling thread, and returns when all calls are done.
+    /// and the calling thread, and returns when all calls are done. With the
+    /// main slot busy the loop goes to the nested slot, and with both busy it
+    /// runs on the calling thread alone.
     func run(_ iterations: Int, _ body: (Int) -> Void) {
-        guard iterations > 1, workers > 0 else {
+        let slot = iterations > 1 && workers > 0
+            ? (main.submission.try() ? main : nested.submission.try() ? nested : nil) : nil
+        guard let slot else {
             for index in 0..<iterations { body(index) }
             return
         }
-        guard submission.try() else { return runNested(iterations, body) }
-        defer { submission.unlock() }
+        defer { slot.submission.unlock() }
         withoutActuallyEscaping(body) { escapable in
-            let job = Job(body: escapable, count: iterations)
-            let address = UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque())
-            current.store(address, ordering: .sequentiallyConsistent)
-            posted.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            sleepers.lock()
-            if sleeping > 0 { sleepers.broadcast() }
-            sleepers.unlock()
-            job.work()
-            while job.pending.load(ordering: .acquiring) > 0 { onyx_cpu_relax() }
-            current.store(0, ordering: .sequentiallyConsistent)
-            while entered.load(ordering: .sequentiallyConsistent) > 0 { onyx_cpu_relax() }
-            withExtendedLifetime(job) {}
-        }
-    }
-
-    /// A loop started while the main slot is busy: posted in the nested
-    /// slot for idle lanes to help with, or run on the calling thread alone
-    /// when that is busy too.
-    private func runNested(_ iterations: Int, _ body: (Int) -> Void) {
-        guard nestedSubmission.try() else {
-            for index in 0..<iterations { body(index) }
-            return
-        }
-        defer { nestedSubmission.unlock() }
-        withoutActuallyEscaping(body) { escapable in
-            let job = Job(body: escapable, count: iterations)
-            nestedCurrent.store(UInt(bitPattern: Unmanaged.passUnretained(job).toOpaque()), ordering: .sequentiallyConsistent)
-            job.work()
-            while job.pending.load(ordering: .acquiring) > 0 { onyx_cpu_relax() }
-            nestedCurrent.store(0, ordering: .sequentiallyConsistent)
-            while nestedEntered.load(ordering: .sequentiallyConsistent) > 0 { onyx_cpu_relax() }
-            withExtendedLifetime(job) {}
+            slot.run(Job(body: escapable, count: iterations)) {
+                guard slot === main else { return }
+                posted.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                sleepers.lock()
+                if sleeping > 0 { sleepers.broadcast() }
+                sleepers.unlock()
+            }
         }
     }
 
     /// Works on the nested loop in flight, if there is one; returns whether there was.
-    func helpNested() -> Bool {
-        guard nestedCurrent.load(ordering: .relaxed) != 0 else { return false }
-        // Announced before reading the job, as in `serve()`.
-        nestedEntered.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        defer { nestedEntered.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
-        let address = nestedCurrent.load(ordering: .sequentiallyConsistent)
-        guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return false }
-        Unmanaged<Job>.fromOpaque(pointer).takeUnretainedValue().work()
-        return true
-    }
+    func helpNested() -> Bool { nested.help() }
 
     private func serve() {
         var seen = 0
@@ -156,14 +154,7 @@ final class WorkerPool: @unchecked Sendable {
                 }
             }
             seen = posted.load(ordering: .acquiring)
-            // Announced before reading the job: the submitter frees it only
-            // after clearing `current` and seeing no worker inside.
-            entered.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            let address = current.load(ordering: .sequentiallyConsistent)
-            if address != 0, let pointer = UnsafeRawPointer(bitPattern: address) {
-                Unmanaged<Job>.fromOpaque(pointer).takeUnretainedValue().work()
-            }
-            entered.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            _ = main.help()
         }
     }
 }
