@@ -43,14 +43,46 @@
         }                                                                                                             \
     } while (0)
 
+#define ONYX_BINARY_SWITCH                                                                                            \
+    switch (op) {                                                                                                     \
+    case ONYX_BINARY_ADD: ONYX_BINARY_LOOPS(x + y); break;                                                            \
+    case ONYX_BINARY_SUB: ONYX_BINARY_LOOPS(x - y); break;                                                            \
+    case ONYX_BINARY_MUL: ONYX_BINARY_LOOPS(x * y); break;                                                            \
+    case ONYX_BINARY_DIV: ONYX_BINARY_LOOPS(x / y); break;                                                            \
+    default: break;                                                                                                   \
+    }
+
+/* The output written over the first operand (b lies elsewhere). Without the
+ * restrict pointers the vectorizer guards each loop with an overlap check,
+ * which an operand that is the output fails, falling back to scalar code. */
+ONYX_INLINE void binary_over_a(int op, size_t n, float *restrict out, const float *restrict b, int b_step) {
+    const float *a = out;
+    const int a_step = 1;
+    ONYX_BINARY_SWITCH
+}
+
+/* The output written over the second operand. */
+ONYX_INLINE void binary_over_b(int op, size_t n, const float *restrict a, int a_step, float *restrict out) {
+    const float *b = out;
+    const int b_step = 1;
+    ONYX_BINARY_SWITCH
+}
+
+/* Whether the n floats at out share no byte with the operand at p (n floats, or one when step is 0). */
+ONYX_INLINE int apart(const float *out, size_t n, const float *p, int step) {
+    uintptr_t o = (uintptr_t)out, q = (uintptr_t)p;
+    size_t span = (step ? n : 1) * sizeof(float);
+    return q + span <= o || o + n * sizeof(float) <= q;
+}
+
 ONYX_CLONES
 void onyx_binary_f32(int op, size_t n, const float *a, int a_step, const float *b, int b_step, float *out) {
-    switch (op) {
-    case ONYX_BINARY_ADD: ONYX_BINARY_LOOPS(x + y); break;
-    case ONYX_BINARY_SUB: ONYX_BINARY_LOOPS(x - y); break;
-    case ONYX_BINARY_MUL: ONYX_BINARY_LOOPS(x * y); break;
-    case ONYX_BINARY_DIV: ONYX_BINARY_LOOPS(x / y); break;
-    default: break;
+    if (out == a && a_step && apart(out, n, b, b_step)) {
+        binary_over_a(op, n, out, b, b_step);
+    } else if (out == b && b_step && apart(out, n, a, a_step)) {
+        binary_over_b(op, n, a, a_step, out);
+    } else {
+        ONYX_BINARY_SWITCH
     }
 }
 
@@ -183,19 +215,24 @@ void onyx_unary_f32(int op, size_t n, const float *in, float *out, float alpha, 
 ONYX_CLONES
 void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, int log_softmax) {
     for (size_t row = 0; row < rows; row++) {
-        const float *restrict x = in + row * n;
-        float *restrict y = out + row * n;
+        /* No restrict: y may be x (a row is read whole before it is written). */
+        const float *x = in + row * n;
+        float *y = out + row * n;
         float m = -INFINITY;
         for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
         float lanes[16];
         for (int l = 0; l < 16; l++) lanes[l] = 0.0f;
         size_t i = 0;
+        /* Whole blocks of 16 are loaded before they are stored, so they stay
+         * vector code when y is x (a loop of loads and stores that may alias
+         * falls back to scalar code at run time). */
         for (; i + 16 <= n; i += 16) {
-            for (int l = 0; l < 16; l++) {
-                float e = exp_approx(x[i + l] - m);
-                if (!log_softmax) y[i + l] = e;
-                lanes[l] += e;
+            float e[16];
+            for (int l = 0; l < 16; l++) e[l] = exp_approx(x[i + l] - m);
+            if (!log_softmax) {
+                for (int l = 0; l < 16; l++) y[i + l] = e[l];
             }
+            for (int l = 0; l < 16; l++) lanes[l] += e[l];
         }
         double sum = 0;
         for (int l = 0; l < 16; l++) sum += lanes[l];
@@ -206,7 +243,13 @@ void onyx_softmax_rows_f32(size_t rows, size_t n, const float *in, float *out, i
         }
         if (log_softmax) {
             float shift = m + (float)log(sum);
-            for (size_t k = 0; k < n; k++) y[k] = x[k] - shift;
+            size_t k = 0;
+            for (; k + 16 <= n; k += 16) {
+                float v[16];
+                for (int l = 0; l < 16; l++) v[l] = x[k + l] - shift;
+                for (int l = 0; l < 16; l++) y[k + l] = v[l];
+            }
+            for (; k < n; k++) y[k] = x[k] - shift;
         } else {
             float scale = (float)(1.0 / sum);
             for (size_t k = 0; k < n; k++) y[k] *= scale;

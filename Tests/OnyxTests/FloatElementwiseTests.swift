@@ -176,7 +176,7 @@ final class SoftmaxFastPathTests: XCTestCase {
                 for (axis, coerced) in [(-1, false), (shape.count > 1 ? 1 : 0, true)] {
                     let reference = try SoftmaxOps.apply(kind, x, axis: axis, coerced: coerced).scalars(as: Float.self)
                     for threads in [1, 2] {
-                        let fast = try XCTUnwrap(try SoftmaxOps.fastRows(kind, x, axis: axis, coerced: coerced, threads: threads))
+                        let fast = try XCTUnwrap(try SoftmaxOps.fastRows(kind, x, axis: axis, coerced: coerced, context: .testing(threads: threads)))
                         let got = try fast.scalars(as: Float.self)
                         for index in reference.indices {
                             XCTAssertEqual(got[index], reference[index], accuracy: 2e-6 * max(1, abs(reference[index])),
@@ -190,10 +190,19 @@ final class SoftmaxFastPathTests: XCTestCase {
 
     func testSpecialRows() throws {
         let x = try Tensor(shape: [3, 3], scalars: [Float(1), .nan, 2, -.infinity, 0, -.infinity, 1000, 1000, -1000])
-        let y = try XCTUnwrap(try SoftmaxOps.fastRows(.softmax, x, axis: -1, coerced: false, threads: 1)).scalars(as: Float.self)
+        let y = try XCTUnwrap(try SoftmaxOps.fastRows(.softmax, x, axis: -1, coerced: false, context: .testing(threads: 1))).scalars(as: Float.self)
         XCTAssertTrue(y[0..<3].allSatisfy(\.isNaN))
         XCTAssertEqual(Array(y[3..<6]), [0, 1, 0])
         XCTAssertEqual(Array(y[6..<9]), [0.5, 0.5, 0])
-        XCTAssertNil(try SoftmaxOps.fastRows(.softmax, x, axis: 0, coerced: false, threads: 1))
+        XCTAssertNil(try SoftmaxOps.fastRows(.softmax, x, axis: 0, coerced: false, context: .testing(threads: 1)))
+    }
+}
+
+extension RunContext {
+    /// A context with no outer scope, `threads` and no donated buffer.
+    static func testing(threads: Int?) -> RunContext {
+        var options = RunOptions()
+        options.threads = threads
+        return RunContext(lookup: { _ in nil }, options: options)
     }
 }

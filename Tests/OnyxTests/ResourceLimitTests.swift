@@ -93,7 +93,9 @@ final class ResourceLimitTests: XCTestCase {
     }
 
     /// The limit counts what the run holds at once: three 0.5 MiB tensors
-    /// alive together exceed 1.25 MiB, two at a time (a unary op and its input) do not, and
+    /// alive together exceed 1.25 MiB (an Add of two values that stay live:
+    /// graph outputs, so the sum cannot overwrite either), two at a time
+    /// (a unary op and its input) do not, and
     /// the bytes are returned when a value dies or a run ends.
     func testSessionLimitCountsTheBytesARunHolds() throws {
         let count = 1 << 17  // 0.5 MiB of float
@@ -103,7 +105,13 @@ final class ResourceLimitTests: XCTestCase {
             g.input("x", [count])
             g.node("Neg", ["x"], ["a"])
             g.node("Neg", ["a"], ["b"])
-            if keepingBoth { g.node("Add", ["a", "b"], ["c"]) } else { g.node("Identity", ["b"], ["c"]) }
+            if keepingBoth {
+                g.node("Add", ["a", "b"], ["c"])
+                g.output("a")
+                g.output("b")
+            } else {
+                g.node("Identity", ["b"], ["c"])
+            }
             g.output("c")
             return try g.model()
         }
@@ -118,7 +126,7 @@ final class ResourceLimitTests: XCTestCase {
             XCTAssertEqual(error.kind, .resourceLimit, error.description)
             XCTAssertTrue(error.description.contains("memoryLimitBytes"), error.description)
         }
-        options.memoryLimitBytes = 2 << 20
+        options.memoryLimitBytes = 7 << 18
         XCTAssertEqual(try Session(model: try model(keepingBoth: true), options: options).run(["x": x])["c"]?.count, count)
     }
 

@@ -133,6 +133,16 @@ public final class TensorBuffer: @unchecked Sendable {
         return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .keepAlive(owner))
     }
 
+    /// Whether Onyx allocated this memory itself (so a kernel may write it
+    /// once nothing else holds the buffer); false for borrowed, adopted and
+    /// empty buffers.
+    var isAllocatedByOnyx: Bool {
+        switch release {
+        case .deallocate, .unmap: return true
+        case .free, .keepAlive, .none: return false
+        }
+    }
+
     /// The bytes as a read-only buffer pointer.
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: baseAddress, count: byteCount)

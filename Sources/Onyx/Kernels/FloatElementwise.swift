@@ -14,11 +14,18 @@ enum FloatElementwise {
     /// Elements below which one thread does the whole array.
     static let minimumElementsPerThread = 1 << 14
 
-    /// Binary arithmetic on two float32 tensors with broadcasting.
-    static func binary(_ op: onyx_binary_op, _ a: Tensor, _ b: Tensor, threads: Int?) throws -> Tensor {
+    /// Binary arithmetic on two float32 tensors with broadcasting. With
+    /// `context`'s donated buffer belonging to an operand the size of the
+    /// output, the result overwrites that operand: each element of it is
+    /// read only by the C call that writes the same element.
+    static func binary(
+        _ op: onyx_binary_op, _ a: Tensor, _ b: Tensor, threads: Int?, context: RunContext? = nil
+    ) throws -> Tensor {
         let shape = try Broadcast.shape([a.shape, b.shape])
         let runs = Runs(shape: shape, a: a.shape, b: b.shape)
-        return try Tensor.makeOverwritten(Float.self, shape) { out in
+        let count = try Tensor.checkedCount(shape)
+        let donated = context.flatMap { $0.donation(for: a, outputCount: count) ?? $0.donation(for: b, outputCount: count) }
+        return try Tensor.makeOverwritten(Float.self, shape, reusing: donated) { out in
             guard let outBase = out.baseAddress else { return }
             try a.withElements(Float.self) { x in
                 try b.withElements(Float.self) { y in
@@ -35,11 +42,13 @@ enum FloatElementwise {
         }
     }
 
-    /// `op` applied to every element of a float32 tensor.
+    /// `op` applied to every element of a float32 tensor, over `x` itself
+    /// when `context` donates its buffer.
     static func unary(
-        _ op: onyx_unary_op, _ x: Tensor, alpha: Float = 0, beta: Float = 0, threads: Int?
+        _ op: onyx_unary_op, _ x: Tensor, alpha: Float = 0, beta: Float = 0, threads: Int?, context: RunContext? = nil
     ) throws -> Tensor {
-        try Tensor.makeOverwritten(Float.self, x.shape) { out in
+        let donated = context?.donation(for: x, outputCount: x.count)
+        return try Tensor.makeOverwritten(Float.self, x.shape, reusing: donated) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }

@@ -65,13 +65,21 @@ extension Tensor {
     /// A float32 tensor whose elements `body` must all write: its buffer is
     /// not zeroed first (the hot float kernels: GEMM-based and depthwise Conv,
     /// elementwise). Every path through `body`, empty operands included,
-    /// writes every element.
+    /// writes every element. With `donated` of the right size (an input's
+    /// buffer the plan gave up, `RunContext.donation(for:outputCount:)`),
+    /// the output is written over it instead of a new buffer.
     static func makeOverwritten(
-        _ type: Float.Type, _ shape: [Int], _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void
+        _ type: Float.Type, _ shape: [Int], reusing donated: TensorBuffer? = nil,
+        _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void
     ) throws -> Tensor {
         let count = try Tensor.checkedCount(shape)
-        let bytes = try TensorAllocation.checkedBytes(.float, count: count)
-        let buffer = TensorBuffer.uninitialized(byteCount: bytes)
+        let buffer: TensorBuffer
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        if let donated, !overflow, donated.byteCount == bytes {
+            buffer = donated
+        } else {
+            buffer = TensorBuffer.uninitialized(byteCount: try TensorAllocation.checkedBytes(.float, count: count))
+        }
         if let base = buffer.baseAddress {
             try body(UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
         }

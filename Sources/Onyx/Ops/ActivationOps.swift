@@ -7,14 +7,14 @@ import Foundation
 enum ActivationOps {
     static func register(into registry: inout OpRegistry) {
         registry.register("Relu", versions: [1, 6, 13, 14]) { _ in
-            ClosureKernel { inputs, run in
+            ClosureKernel(inPlaceInputs: [0]) { inputs, run in
                 let x = try inputs.tensor(0)
                 if x.elementType.isInteger {
                     let values = try x.int64Values().map { max($0, 0) }
                     return [.tensor(try Tensor.fromInt64s(values, shape: x.shape, as: x.elementType))]
                 }
                 if x.elementType == .float {
-                    return [.tensor(try FloatElementwise.unary(ONYX_UNARY_RELU, x, threads: run.options.threads))]
+                    return [.tensor(try FloatElementwise.unary(ONYX_UNARY_RELU, x, threads: run.options.threads, context: run))]
                 }
                 return [.tensor(try map(x) { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) })]
             }
@@ -100,10 +100,11 @@ enum ActivationOps {
         registry.register(name, versions: versions) { context in
             let function = try make(context)
             let loop = try fast?(context)
-            return ClosureKernel { inputs, run in
+            return ClosureKernel(inPlaceInputs: loop == nil ? [] : [0]) { inputs, run in
                 let x = try inputs.tensor(0)
                 if let (op, alpha, beta) = loop, x.elementType == .float {
-                    return [.tensor(try FloatElementwise.unary(op, x, alpha: alpha, beta: beta, threads: run.options.threads))]
+                    return [.tensor(try FloatElementwise.unary(
+                        op, x, alpha: alpha, beta: beta, threads: run.options.threads, context: run))]
                 }
                 return [.tensor(try map(x, function))]
             }

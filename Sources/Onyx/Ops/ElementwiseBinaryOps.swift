@@ -21,10 +21,10 @@ enum ElementwiseBinaryOps {
 
     static func arithmetic<Rule: ArithmeticRule>(_ rule: Rule.Type, _ context: OpContext) throws -> any Kernel {
         let legacy = try LegacyBroadcast(context)
-        return ClosureKernel { inputs, run in
+        return ClosureKernel(inPlaceInputs: Rule.floatLoop == nil ? [] : [0, 1]) { inputs, run in
             let (a, b) = try legacy.operands(try inputs.tensor(0), try inputs.tensor(1))
             if let op = Rule.floatLoop, a.elementType == .float, b.elementType == .float {
-                return [.tensor(try FloatElementwise.binary(op, a, b, threads: run.options.threads))]
+                return [.tensor(try FloatElementwise.binary(op, a, b, threads: run.options.threads, context: run))]
             }
             return [.tensor(try ArithmeticVisitor<Rule>(a: a, b: b).apply())]
         }

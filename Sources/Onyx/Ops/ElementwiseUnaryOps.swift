@@ -69,10 +69,10 @@ enum ElementwiseUnaryOps {
     /// `fast` when one is given (``FloatElementwise``).
     static func builder<Rule: UnaryRule>(_ rule: Rule.Type, fast: onyx_unary_op? = nil) -> OpBuilder {
         { _ in
-            ClosureKernel { inputs, run in
+            ClosureKernel(inPlaceInputs: fast == nil ? [] : [0]) { inputs, run in
                 let x = try inputs.tensor(0)
                 if let fast, x.elementType == .float {
-                    return [.tensor(try FloatElementwise.unary(fast, x, threads: run.options.threads))]
+                    return [.tensor(try FloatElementwise.unary(fast, x, threads: run.options.threads, context: run))]
                 }
                 return [.tensor(try UnaryVisitor<Rule>(x: x).apply())]
             }

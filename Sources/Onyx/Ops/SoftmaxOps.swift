@@ -18,9 +18,9 @@ enum SoftmaxOps {
             registry.register(name, versions: [1, 11, 13]) { context in
                 let coerced = context.opset < 13
                 let axis = try context.int("axis", default: coerced ? 1 : -1)
-                return ClosureKernel { inputs, run in
+                return ClosureKernel(inPlaceInputs: kind == .hardmax ? [] : [0]) { inputs, run in
                     let x = try inputs.tensor(0)
-                    if kind != .hardmax, let y = try fastRows(kind, x, axis: axis, coerced: coerced, threads: run.options.threads) {
+                    if kind != .hardmax, let y = try fastRows(kind, x, axis: axis, coerced: coerced, context: run) {
                         return [.tensor(y)]
                     }
                     return [.tensor(try apply(kind, x, axis: axis, coerced: coerced))]
@@ -61,19 +61,22 @@ enum SoftmaxOps {
 
     /// float32 Softmax / LogSoftmax over contiguous rows (the axis is the
     /// last one, or opset < 13's coerced trailing block) on the C kernel,
-    /// rows split across threads; nil when that does not apply.
-    static func fastRows(_ kind: Kind, _ x: Tensor, axis: Int, coerced: Bool, threads: Int?) throws -> Tensor? {
+    /// rows split across threads; nil when that does not apply. Each row is
+    /// read whole before it is written, so the result may overwrite `x`
+    /// when `context` donates its buffer.
+    static func fastRows(_ kind: Kind, _ x: Tensor, axis: Int, coerced: Bool, context: RunContext) throws -> Tensor? {
         guard x.elementType == .float, x.shape.count >= 1 else { return nil }
         let resolved = try normalizeAxis(axis, rank: x.shape.count)
         guard coerced || resolved == x.shape.count - 1 else { return nil }
         let length = try Tensor.checkedCount(Array(x.shape[resolved...]))
         guard length > 0 else { return nil }
         let rows = x.count / length
-        return try Tensor.make(Float.self, x.shape) { out in
+        let donated = context.donation(for: x, outputCount: x.count)
+        return try Tensor.makeOverwritten(Float.self, x.shape, reusing: donated) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
                 guard let inBase = input.baseAddress else { return }
-                FloatElementwise.forChunks(count: rows, threads: threads, cost: length &* 4) { low, high in
+                FloatElementwise.forChunks(count: rows, threads: context.options.threads, cost: length &* 4) { low, high in
                     onyx_softmax_rows_f32(high - low, length, inBase + low &* length, outBase + low &* length,
                                           kind == .logSoftmax ? 1 : 0)
                 }

@@ -41,6 +41,11 @@ final class GraphPlan: @unchecked Sendable {
     private let slotCount: Int
     /// Which steps wait on which, for running independent nodes at once.
     let dependencies: StepDependencies
+    /// Per step: the input positions whose buffer may be donated to the
+    /// kernel (``Kernel/inPlaceInputs`` whose value this plan's steps make,
+    /// that this step reads once and after every other reader of it, and
+    /// that is not a graph output).
+    let donors: [[Int]]
 
     init(graph original: Graph, environment: Environment, outerScope: Set<String> = [], depth: Int = 0) throws {
         guard depth <= environment.maxDepth else {
@@ -111,7 +116,54 @@ final class GraphPlan: @unchecked Sendable {
         self.outerReads = outerReads
         self.steps = steps
         self.slotCount = slotOf.count
-        self.dependencies = StepDependencies(steps: steps, slotCount: slotOf.count, kept: kept)
+        let dependencies = StepDependencies(steps: steps, slotCount: slotOf.count, kept: kept)
+        self.dependencies = dependencies
+        self.donors = Self.donors(steps, dependencies: dependencies)
+    }
+
+    /// See ``donors``. Whether the buffer is really free is only known when
+    /// the step runs (a Reshape or Identity output shares its input's
+    /// buffer; a feed is still held by the caller), so `execute` checks that
+    /// too.
+    private static func donors(_ steps: [Step], dependencies: StepDependencies) -> [[Int]] {
+        var produced = Set<Int>()
+        for step in steps { for case let slot? in step.outputs { produced.insert(slot) } }
+        var readers: [Int: [Int]] = [:]
+        for (index, reads) in dependencies.reads.enumerated() { for slot in reads { readers[slot, default: []].append(index) } }
+        var predecessors = [[Int]](repeating: [], count: steps.count)
+        for (index, dependents) in dependencies.dependents.enumerated() {
+            for dependent in dependents { predecessors[dependent].append(index) }
+        }
+        return steps.indices.map { index in
+            let step = steps[index]
+            return step.kernel.inPlaceInputs.filter { position in
+                guard position < step.inputs.count, let slot = step.inputs[position] else { return false }
+                guard produced.contains(slot), !dependencies.kept[slot],
+                    step.inputs.lazy.filter({ $0 == slot }).count == 1
+                else { return false }
+                let others = (readers[slot] ?? []).filter { $0 != index }
+                return finished(others, before: index, predecessors: predecessors)
+            }
+        }
+    }
+
+    /// Whether every step in `others` has run whenever step `index` starts,
+    /// however lanes schedule them: each is an ancestor of `index` through
+    /// the steps' dependencies.
+    private static func finished(_ others: [Int], before index: Int, predecessors: [[Int]]) -> Bool {
+        guard !others.isEmpty else { return true }
+        guard let floor = others.min(), others.allSatisfy({ $0 < index }) else { return false }
+        var pending = Set(others)
+        var seen: Set<Int> = [index]
+        var frontier = [index]
+        while let step = frontier.popLast() {
+            for source in predecessors[step] where source >= floor && seen.insert(source).inserted {
+                pending.remove(source)
+                if pending.isEmpty { return true }
+                frontier.append(source)
+            }
+        }
+        return false
     }
 
     /// Runs the graph. `feeds` are graph inputs by name (a feed for an
@@ -167,6 +219,12 @@ final class GraphPlan: @unchecked Sendable {
     /// (timed when profiling) and stores its outputs.
     private func execute(_ index: Int, frame: Frame, context: RunContext) throws {
         let step = steps[index]
+        var context = context
+        for position in donors[index] {
+            guard let slot = step.inputs[position], let buffer = frame.donate(slot) else { continue }
+            context.donated = buffer
+            break
+        }
         var inputs: [Value?] = []
         inputs.reserveCapacity(step.inputs.count)
         for (position, slot) in step.inputs.enumerated() {
@@ -273,6 +331,25 @@ final class GraphPlan: @unchecked Sendable {
         subscript(slot: Int) -> Value? {
             get { slots[slot] }
             set { slots[slot] = newValue }
+        }
+
+        /// The buffer of the tensor in `slot` when nothing but this frame
+        /// holds it and Onyx allocated it, so its only reader may write it;
+        /// the slot keeps an equal tensor over the same buffer. Nil, with
+        /// the slot unchanged, otherwise.
+        func donate(_ slot: Int) -> TensorBuffer? {
+            guard case (let type, let shape, var owner)? = Self.parts(slots[slot]) else { return nil }
+            // Drop the frame's reference so the local one can be the only one.
+            slots[slot] = nil
+            let free = isKnownUniquelyReferenced(&owner) && owner.isAllocatedByOnyx
+            slots[slot] = (try? Tensor(elementType: type, shape: shape, buffer: owner)).map(Value.tensor)
+            return free ? owner : nil
+        }
+
+        /// A numeric tensor's type, shape and buffer; the value itself ends here.
+        private static func parts(_ value: consuming Value?) -> (ElementType, [Int], TensorBuffer)? {
+            guard case .tensor(let tensor)? = value, let buffer = tensor.buffer else { return nil }
+            return (tensor.elementType, tensor.shape, buffer)
         }
     }
 }
