@@ -125,7 +125,8 @@ struct BenchCommand: ParsableCommand {
             loadMs: Double(planStart &- loadStart) / 1e6, planMs: Double(planEnd &- planStart) / 1e6,
             latencyMs: BenchReport.latency(samples), throughputPerS: total > 0 ? Double(samples.count) * 1000 / total : 0,
             totalS: total / 1000, rssAfterLoadMb: rssAfterLoad.map { Double($0) / 1_048_576 },
-            peakRssMb: ProcessMemory.highWaterMarkBytes().map { Double($0) / 1_048_576 }, profile: nil)
+            peakRssMb: ProcessMemory.highWaterMarkBytes().map { Double($0) / 1_048_576 },
+            peakTensorMb: Double(session.peakTensorBytes) / 1_048_576, profile: nil)
         if let profiler {
             report.profile = BenchReport.profileRows(profiler, wallNanoseconds: total * 1e6, excluding: [Self.runCategory])
             if let profileJSON {

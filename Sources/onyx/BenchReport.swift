@@ -42,6 +42,8 @@ struct BenchReport: Encodable {
     var rssAfterLoadMb: Double?
     /// Resident high-water mark of the process (VmHWM), loading included.
     var peakRssMb: Double?
+    /// Most tensor memory one run held at once (`Session.peakTensorBytes`).
+    var peakTensorMb: Double
     /// Per-op-type times when profiling; they include the profiler's own overhead.
     var profile: [ProfileRow]?
 
@@ -100,6 +102,7 @@ struct BenchReport: Encodable {
         lines.append(("throughput", String(format: "%.2f runs/s", throughputPerS)))
         if let rssAfterLoadMb { lines.append(("resident", String(format: "%.1f MiB after loading", rssAfterLoadMb))) }
         if let peakRssMb { lines.append(("peak RSS", String(format: "%.1f MiB", peakRssMb))) }
+        lines.append(("tensors", String(format: "%.1f MiB at most in one run", peakTensorMb)))
         let width = lines.map(\.0.count).max() ?? 0
         var text = lines.map { key, value in key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value + "\n" }
             .joined()

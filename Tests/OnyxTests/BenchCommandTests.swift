@@ -28,6 +28,8 @@ final class BenchCommandTests: XCTestCase {
         let mean = try XCTUnwrap(latency["mean"])
         XCTAssertTrue(values[0] > 0 && values[0] <= mean && mean <= values[4], "\(latency)")
         XCTAssertGreaterThan(try XCTUnwrap(report["peak_rss_mb"] as? Double), 1)
+        let tensors = try XCTUnwrap(report["peak_tensor_mb"] as? Double)
+        XCTAssertTrue(tensors > 0 && tensors < 1, "the digits model's activations: \(tensors) MiB")
         XCTAssertGreaterThan(try XCTUnwrap(report["throughput_per_s"] as? Double), 0)
         XCTAssertNotNil(report["load_ms"] as? Double)
         XCTAssertNotNil(report["plan_ms"] as? Double)

@@ -51,7 +51,13 @@ final class InPlaceExecutionTests: XCTestCase {
         let shape = [2, 3, 65_536 + 37]
         let bytes = shape.reduce(4, *)
         let x = try ramp(shape)
-        let expected = try session(try chain(shape, keepAll: true)).run(["x": x])
+        let fresh = try session(try chain(shape, keepAll: true))
+        XCTAssertEqual(fresh.peakTensorBytes, 0)
+        let expected = try fresh.run(["x": x])
+        XCTAssertEqual(fresh.peakTensorBytes, 8 * bytes, "eight values of the run stay live as outputs")
+        let inPlace = try session(try chain(shape, keepAll: false))
+        XCTAssertEqual(try inPlace.run(["x": x])["y"], expected["y"])
+        XCTAssertEqual(inPlace.peakTensorBytes, bytes, "every node after the first wrote over its input")
         // Fresh buffers would hold two intermediates at once; in place, one
         // (the output is written over it) fits under 1.5 of them.
         for threads in [1, 2] {

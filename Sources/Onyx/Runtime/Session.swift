@@ -54,6 +54,14 @@ public final class Session: Sendable {
     /// The graph outputs.
     public let outputs: [ValueInfo]
     private let plan: GraphPlan
+    private let peak = PeakTensorBytes()
+
+    /// The most tensor bytes one run of this session has held at once, over
+    /// the runs so far (0 before the first): intermediate values and
+    /// outputs the run allocated, as ``SessionOptions/memoryLimitBytes``
+    /// counts them; not the weights, the feeds or kernels' scratch memory.
+    /// Buffers an elementwise node writes over count once.
+    public var peakTensorBytes: Int { peak.value }
 
     /// Loads the model at `url` and prepares it.
     public convenience init(contentsOf url: URL, options: SessionOptions = .init()) throws {
@@ -126,6 +134,7 @@ public final class Session: Sendable {
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
         let budget = MemoryBudget(limit: runOptions.memoryLimitBytes)
+        defer { peak.raise(to: budget.peakBytes) }
         return try MemoryBudget.$current.withValue(budget) { try plan.run(feeds: feeds, context: context) }
     }
 
@@ -179,5 +188,24 @@ public final class Session: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The highest per-run tensor memory a session has seen, across threads
+/// (an `NSLock`, which Thread Sanitizer follows).
+private final class PeakTensorBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = 0
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return bytes
+    }
+
+    func raise(to candidate: Int) {
+        lock.lock()
+        bytes = max(bytes, candidate)
+        lock.unlock()
     }
 }
