@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
             inputs that index a constant table through Gather stay below its size. The model runs \
             --warmup times untimed, then --iterations times, or for --duration seconds \
             (default 5 s). Prints min, mean, p50, p90, p99 and max latency, throughput, load \
-            and plan time and peak resident memory (VmHWM, loading included); --json prints \
+            and plan time, peak resident memory (VmHWM, loading included) and the most tensor \
+            memory one run held; --json prints \
             one object instead. --profile adds a per-op-type time table over the measured \
             runs (nodes inside If/Loop/Scan bodies count toward their control-flow node); \
             --profile-json writes every node's span in Chrome trace format.
