@@ -37,6 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seed of the random inputs.") var seed: UInt64 = 0
     @Flag(help: "Do not run the graph optimizer.") var noOptimize = false
     @Flag(help: "Run the nodes one after another (no independent nodes at the same time).") var sequential = false
+    @Flag(help: "Take every tensor buffer from the shared block cache instead of a per-run arena.") var noArena = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Time every node and print a per-op-type table.") var profile = false
     @Option(name: .customLong("profile-json"), help: "Write every node's span to FILE in Chrome trace format (implies profiling).")
@@ -75,6 +76,7 @@ struct BenchCommand: ParsableCommand {
         options.threads = threads
         options.optimize = !noOptimize
         options.interOpParallelism = !sequential
+        options.runArena = !noArena
         let loadStart = Self.now()
         let loaded: Model
         do {

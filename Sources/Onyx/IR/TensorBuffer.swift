@@ -3,7 +3,8 @@ import Foundation
 /// A block of raw bytes that backs a tensor, with the knowledge of how to
 /// release it: memory from `malloc` (e.g. a payload taken over from
 /// protobuf-c), a region inside a memory-mapped file kept alive by its owner,
-/// or memory Onyx allocated itself (from 64 KiB on, mapped pages recycled across runs).
+/// or memory Onyx allocated itself (from 64 KiB on, a region of the run's
+/// ``RunArena`` or mapped pages recycled across runs).
 ///
 /// The buffer is immutable once shared; kernels that write allocate their own.
 public final class TensorBuffer: @unchecked Sendable {
@@ -17,6 +18,8 @@ public final class TensorBuffer: @unchecked Sendable {
         case deallocate
         /// Pages from `mmap` (large buffers Onyx allocated), `munmap`ped on deinit.
         case unmap(length: Int)
+        /// A region of the run's arena, given back on deinit.
+        case arena(RunArena)
         case keepAlive(AnyObject)
         case none
     }
@@ -31,7 +34,7 @@ public final class TensorBuffer: @unchecked Sendable {
         self.release = release
         let owned: Bool
         switch release {
-        case .deallocate, .unmap: owned = true
+        case .deallocate, .unmap, .arena: owned = true
         case .free, .keepAlive, .none: owned = false
         }
         if owned, let budget = MemoryBudget.current {
@@ -51,6 +54,10 @@ public final class TensorBuffer: @unchecked Sendable {
             budget?.refund(byteCount)
         case .unmap(let length):
             if let baseAddress { MappedBlockCache.shared.release(baseAddress, length: length) }
+            LiveTensorBytes.shared.subtract(byteCount)
+            budget?.refund(byteCount)
+        case .arena(let arena):
+            if let baseAddress { arena.release(baseAddress, bytes: byteCount) }
             LiveTensorBytes.shared.subtract(byteCount)
             budget?.refund(byteCount)
         case .keepAlive, .none: break
@@ -82,6 +89,10 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A zero-filled buffer of `byteCount` bytes, 64-byte aligned.
     public static func zeroed(byteCount: Int) -> TensorBuffer {
         guard byteCount > 0 else { return .empty }
+        if let buffer = fromArena(byteCount: byteCount), let base = buffer.baseAddress {
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+            return buffer
+        }
         if byteCount >= mappedThreshold, let buffer = mapped(byteCount: byteCount) { return buffer }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
@@ -94,6 +105,7 @@ public final class TensorBuffer: @unchecked Sendable {
     /// that writes every byte before anything reads the buffer.
     static func uninitialized(byteCount: Int) -> TensorBuffer {
         guard byteCount > 0 else { return .empty }
+        if let buffer = fromArena(byteCount: byteCount) { return buffer }
         if byteCount >= mappedThreshold {
             let length = MappedBlockCache.length(for: byteCount)
             if let block = MappedBlockCache.shared.acquire(length: length, zeroed: false) {
@@ -138,9 +150,25 @@ public final class TensorBuffer: @unchecked Sendable {
     /// empty buffers.
     var isAllocatedByOnyx: Bool {
         switch release {
-        case .deallocate, .unmap: return true
+        case .deallocate, .unmap, .arena: return true
         case .free, .keepAlive, .none: return false
         }
+    }
+
+    /// Whether the memory is a region of a run's arena.
+    var isArenaRegion: Bool {
+        if case .arena = release { return true }
+        return false
+    }
+
+    /// A region of the current run's arena (``MemoryBudget/arena``) for a
+    /// large buffer, contents undefined; nil without an arena or room in it.
+    private static func fromArena(byteCount: Int) -> TensorBuffer? {
+        guard byteCount >= mappedThreshold, let arena = MemoryBudget.current?.arena,
+            let pointer = arena.allocate(byteCount)
+        else { return nil }
+        LiveTensorBytes.shared.add(byteCount)
+        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .arena(arena))
     }
 
     /// The bytes as a read-only buffer pointer.
@@ -241,6 +269,17 @@ final class MappedBlockCache: @unchecked Sendable {
         }
         lock.unlock()
         if !keep { munmap(pointer, length) }
+    }
+
+    /// Unmaps every free block: when a session moves its tensors into a run
+    /// arena, the blocks its earlier runs freed would otherwise sit idle.
+    func trim() {
+        lock.lock()
+        let freed = blocks
+        blocks = [:]
+        cached = 0
+        lock.unlock()
+        for (length, pointers) in freed { for pointer in pointers { munmap(pointer, length) } }
     }
 }
 

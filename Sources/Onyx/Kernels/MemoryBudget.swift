@@ -17,12 +17,15 @@ final class MemoryBudget: @unchecked Sendable {
 
     /// Most bytes the run may hold.
     let limit: Int
+    /// The block the run's large tensors are cut from, if it has one.
+    let arena: RunArena?
     private let lock = NSLock()
     private var held = 0
     private var peak = 0
 
-    init(limit: Int) {
+    init(limit: Int, arena: RunArena? = nil) {
         self.limit = max(limit, 0)
+        self.arena = arena
     }
 
     /// Bytes charged and not yet refunded.

@@ -29,6 +29,11 @@ public struct SessionOptions: Sendable {
     /// (default 2^20); more is a `resourceLimit` error, so that a model
     /// asking for an absurd trip count fails instead of hanging.
     public var maxLoopIterations: Int = 1 << 20
+    /// Cuts each run's large tensors (64 KiB and up) from one block, sized
+    /// from the most tensor memory an earlier run held and recycled from run
+    /// to run; outputs are copied out of it. False takes every buffer from
+    /// the shared block cache instead. Results are the same either way.
+    public var runArena: Bool = true
 
     public init() {}
 }
@@ -133,9 +138,35 @@ public final class Session: Sendable {
         runOptions.interOp = options.interOpParallelism
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
-        let budget = MemoryBudget(limit: runOptions.memoryLimitBytes)
+        // The first run sizes the arena for the next ones (with room for gaps
+        // between regions). The blocks that run freed are not needed any more
+        // once an arena that size exists.
+        let expected = peak.value
+        var arena: RunArena?
+        if options.runArena, expected > 0 {
+            if peak.growArena(to: expected) { MappedBlockCache.shared.trim() }
+            arena = RunArena(capacity: expected &+ expected / 8)
+        }
+        let budget = MemoryBudget(limit: runOptions.memoryLimitBytes, arena: arena)
         defer { peak.raise(to: budget.peakBytes) }
-        return try MemoryBudget.$current.withValue(budget) { try plan.run(feeds: feeds, context: context) }
+        let values = try MemoryBudget.$current.withValue(budget) { try plan.run(feeds: feeds, context: context) }
+        return arena == nil ? values : values.map(Self.outOfArena)
+    }
+
+    /// `value` with every tensor that lies in a run arena copied out, so a
+    /// caller holding outputs does not hold the arena's block.
+    private static func outOfArena(_ value: Value) -> Value {
+        func copy(_ tensor: Tensor) -> Tensor {
+            guard let buffer = tensor.buffer, buffer.isArenaRegion,
+                let copied = try? Tensor(elementType: tensor.elementType, shape: tensor.shape, buffer: .copying(buffer.bytes))
+            else { return tensor }
+            return copied
+        }
+        switch value {
+        case .tensor(let tensor): return .tensor(copy(tensor))
+        case .sequence(let tensors, let elementType): return .sequence(tensors.map(copy), elementType: elementType)
+        case .none: return .none
+        }
     }
 
     /// Refuses missing, unexpected and mistyped inputs, and shapes that
@@ -207,5 +238,17 @@ private final class PeakTensorBytes: @unchecked Sendable {
         lock.lock()
         bytes = max(bytes, candidate)
         lock.unlock()
+    }
+
+    private var arenaSizedFor = 0
+
+    /// Whether `bytes` is more than any arena so far was sized for (and
+    /// records it).
+    func growArena(to bytes: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard bytes > arenaSizedFor else { return false }
+        arenaSizedFor = bytes
+        return true
     }
 }
