@@ -10,7 +10,9 @@ struct TestCommand: ParsableCommand {
         discussion: """
             Each DIR is a case folder or a folder holding case folders (searched \
             recursively). Every case runs in its own process, so a failure of one \
-            cannot stop the others. Outputs are compared like onnx's runner: same \
+            cannot stop the others. Each data set runs twice in one session (the second \
+            run uses the run arena the first sized); both must match. Outputs are \
+            compared like onnx's runner: same \
             count, shape and element type; floats within rtol 1e-3 and atol 1e-7 \
             unless the case's data.json says otherwise (NaN equals NaN); strings and \
             integers exactly. Cases listed in an incomplete-cases.txt next to (or \

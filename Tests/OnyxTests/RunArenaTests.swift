@@ -90,4 +90,36 @@ final class RunArenaTests: XCTestCase {
         XCTAssertEqual(results[2], results[0])
         XCTAssertNotEqual(results[0][0], results[0][1])
     }
+
+    /// The committed real models, run repeatedly at 1 and 2 threads: after a
+    /// few runs (the arena grows when one does not fit) every run fits its
+    /// arena, and the outputs are the arena-free ones.
+    func testRealModelsFitTheirArena() throws {
+        for directory in try RealModelTests.cases() {
+            let folder = directory.appendingPathComponent("test_data_set_0")
+            var feeds: [String: Tensor] = [:]
+            var index = 0
+            while case let file = folder.appendingPathComponent("input_\(index).pb"),
+                FileManager.default.fileExists(atPath: file.path)
+            {
+                let (name, tensor) = try TensorFiles.read(contentsOf: file)
+                feeds[name] = tensor
+                index += 1
+            }
+            let model = try Model(contentsOf: directory.appendingPathComponent("model.onnx"))
+            var plain = SessionOptions()
+            plain.runArena = false
+            let expected = try Session(model: model, options: plain).run(feeds)
+            for threads in [1, 2] {
+                var options = SessionOptions()
+                options.threads = threads
+                let session = try Session(model: model, options: options)
+                for _ in 0..<4 { XCTAssertEqual(try session.run(feeds), expected, directory.lastPathComponent) }
+                let settled = session.arenaFallbacks
+                for _ in 0..<3 { XCTAssertEqual(try session.run(feeds), expected, directory.lastPathComponent) }
+                XCTAssertEqual(session.arenaFallbacks, settled, "\(directory.lastPathComponent), \(threads) threads")
+                XCTAssertLessThanOrEqual(settled, 3, "\(directory.lastPathComponent), \(threads) threads")
+            }
+        }
+    }
 }

@@ -59,14 +59,18 @@ public final class Session: Sendable {
     /// The graph outputs.
     public let outputs: [ValueInfo]
     private let plan: GraphPlan
-    private let peak = PeakTensorBytes()
+    private let memory = SessionMemory()
 
     /// The most tensor bytes one run of this session has held at once, over
     /// the runs so far (0 before the first): intermediate values and
     /// outputs the run allocated, as ``SessionOptions/memoryLimitBytes``
     /// counts them; not the weights, the feeds or kernels' scratch memory.
     /// Buffers an elementwise node writes over count once.
-    public var peakTensorBytes: Int { peak.value }
+    public var peakTensorBytes: Int { memory.peakBytes }
+
+    /// Tensors that found no room in their run's arena (and came from the
+    /// block cache instead), summed over the runs so far.
+    var arenaFallbacks: Int { memory.arenaFallbacks }
 
     /// Loads the model at `url` and prepares it.
     public convenience init(contentsOf url: URL, options: SessionOptions = .init()) throws {
@@ -138,17 +142,16 @@ public final class Session: Sendable {
         runOptions.interOp = options.interOpParallelism
         if let limit = options.memoryLimitBytes { runOptions.memoryLimitBytes = limit }
         let context = RunContext(lookup: { _ in nil }, options: runOptions)
-        // The first run sizes the arena for the next ones (with room for gaps
-        // between regions). The blocks that run freed are not needed any more
-        // once an arena that size exists.
-        let expected = peak.value
+        // The first run sizes the arena for the next ones. The blocks earlier
+        // runs freed are not needed any more once a larger arena exists.
         var arena: RunArena?
-        if options.runArena, expected > 0 {
-            if peak.growArena(to: expected) { MappedBlockCache.shared.trim() }
-            arena = RunArena(capacity: expected &+ expected / 8)
+        if options.runArena {
+            let (bytes, grew) = memory.nextArena()
+            if grew { MappedBlockCache.shared.trim() }
+            arena = bytes > 0 ? RunArena(capacity: bytes) : nil
         }
         let budget = MemoryBudget(limit: runOptions.memoryLimitBytes, arena: arena)
-        defer { peak.raise(to: budget.peakBytes) }
+        defer { memory.record(peak: budget.peakBytes, fallbacks: arena?.fallbackCount ?? 0) }
         let values = try MemoryBudget.$current.withValue(budget) { try plan.run(feeds: feeds, context: context) }
         return arena == nil ? values : values.map(Self.outOfArena)
     }
@@ -222,33 +225,49 @@ public final class Session: Sendable {
     }
 }
 
-/// The highest per-run tensor memory a session has seen, across threads
-/// (an `NSLock`, which Thread Sanitizer follows).
-private final class PeakTensorBytes: @unchecked Sendable {
+/// What a session's runs have taught it about memory, across threads (an
+/// `NSLock`, which Thread Sanitizer follows): the most tensor bytes one run
+/// held, and how large to make the next run's arena.
+private final class SessionMemory: @unchecked Sendable {
     private let lock = NSLock()
-    private var bytes = 0
+    private var peak = 0
+    private var arenaBytes = 0
+    private var handedOut = 0
+    private var fallbacks = 0
 
-    var value: Int {
+    var peakBytes: Int {
         lock.lock()
         defer { lock.unlock() }
-        return bytes
+        return peak
     }
 
-    func raise(to candidate: Int) {
-        lock.lock()
-        bytes = max(bytes, candidate)
-        lock.unlock()
-    }
-
-    private var arenaSizedFor = 0
-
-    /// Whether `bytes` is more than any arena so far was sized for (and
-    /// records it).
-    func growArena(to bytes: Int) -> Bool {
+    /// Tensors the runs' arenas had no room for, over all runs so far.
+    var arenaFallbacks: Int {
         lock.lock()
         defer { lock.unlock() }
-        guard bytes > arenaSizedFor else { return false }
-        arenaSizedFor = bytes
-        return true
+        return fallbacks
+    }
+
+    /// The size for the next run's arena (0: none yet, before any run) and
+    /// whether it grew: the peak plus an eighth for the gaps between
+    /// regions, more after runs that did not fit.
+    func nextArena() -> (bytes: Int, grew: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        arenaBytes = max(arenaBytes, peak &+ peak / 8)
+        let grew = arenaBytes > handedOut
+        handedOut = arenaBytes
+        return (arenaBytes, grew)
+    }
+
+    /// Records a finished run: its peak, and how many of its tensors found
+    /// no room in its arena (the next arena is then a quarter larger, up to
+    /// twice the peak).
+    func record(peak runPeak: Int, fallbacks runFallbacks: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        peak = max(peak, runPeak)
+        fallbacks &+= runFallbacks
+        if runFallbacks > 0, arenaBytes > 0 { arenaBytes = min(arenaBytes &+ arenaBytes / 4, max(2 &* peak, arenaBytes)) }
     }
 }
