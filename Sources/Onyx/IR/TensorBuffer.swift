@@ -4,7 +4,7 @@ import Foundation
 /// release it: memory from `malloc` (e.g. a payload taken over from
 /// protobuf-c), a region inside a memory-mapped file kept alive by its owner,
 /// or memory Onyx allocated itself (from 64 KiB on, a region of the run's
-/// ``RunArena`` or mapped pages recycled across runs).
+/// arena or mapped pages recycled across runs).
 ///
 /// The buffer is immutable once shared; kernels that write allocate their own.
 public final class TensorBuffer: @unchecked Sendable {
