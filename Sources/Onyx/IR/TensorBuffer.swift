@@ -22,22 +22,30 @@ public final class TensorBuffer: @unchecked Sendable {
         case arena(RunArena)
         case keepAlive(AnyObject)
         case none
+
+        /// Memory Onyx allocated itself: charged to the run, writable once unshared.
+        var isOwned: Bool {
+            switch self {
+            case .deallocate, .unmap, .arena: return true
+            case .free, .keepAlive, .none: return false
+            }
+        }
     }
 
     private let release: Release
     /// The run budget this buffer is charged to (memory Onyx allocated during a run).
     private let budget: MemoryBudget?
 
-    private init(baseAddress: UnsafeMutableRawPointer?, byteCount: Int, release: Release) {
+    /// `budget`: the run to charge an owned buffer to (the task's current
+    /// one unless the caller has already looked it up).
+    private init(
+        baseAddress: UnsafeMutableRawPointer?, byteCount: Int, release: Release,
+        budget: MemoryBudget? = MemoryBudget.current
+    ) {
         self.baseAddress = baseAddress
         self.byteCount = byteCount
         self.release = release
-        let owned: Bool
-        switch release {
-        case .deallocate, .unmap, .arena: owned = true
-        case .free, .keepAlive, .none: owned = false
-        }
-        if owned, let budget = MemoryBudget.current {
+        if release.isOwned, let budget {
             budget.charge(byteCount)
             self.budget = budget
         } else {
@@ -148,12 +156,7 @@ public final class TensorBuffer: @unchecked Sendable {
     /// Whether Onyx allocated this memory itself (so a kernel may write it
     /// once nothing else holds the buffer); false for borrowed, adopted and
     /// empty buffers.
-    var isAllocatedByOnyx: Bool {
-        switch release {
-        case .deallocate, .unmap, .arena: return true
-        case .free, .keepAlive, .none: return false
-        }
-    }
+    var isAllocatedByOnyx: Bool { release.isOwned }
 
     /// Whether the memory is a region of a run's arena.
     var isArenaRegion: Bool {
@@ -164,11 +167,11 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A region of the current run's arena (``MemoryBudget/arena``) for a
     /// large buffer, contents undefined; nil without an arena or room in it.
     private static func fromArena(byteCount: Int) -> TensorBuffer? {
-        guard byteCount >= mappedThreshold, let arena = MemoryBudget.current?.arena,
+        guard byteCount >= mappedThreshold, let budget = MemoryBudget.current, let arena = budget.arena,
             let pointer = arena.allocate(byteCount)
         else { return nil }
         LiveTensorBytes.shared.add(byteCount)
-        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .arena(arena))
+        return TensorBuffer(baseAddress: pointer, byteCount: byteCount, release: .arena(arena), budget: budget)
     }
 
     /// The bytes as a read-only buffer pointer.
