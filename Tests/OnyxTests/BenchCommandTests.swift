@@ -53,6 +53,9 @@ final class BenchCommandTests: XCTestCase {
         let sample = TestPaths.root.appendingPathComponent("models/digits/samples/digit-2-label-7.pb").path
         let bench = try TestPaths.runOnyx(["bench", digits, sample, "--iterations", "2", "--sequential", "--threads", "2"])
         XCTAssertEqual(bench.status, 0, bench.stderr)
+        let plain = try TestPaths.runOnyx(["bench", digits, sample, "--iterations", "2", "--no-arena", "--json"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertNotNil(try json(plain.stdout)["peak_tensor_mb"] as? Double)
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var outputs: [Data] = []
