@@ -9,16 +9,18 @@
 #include <string.h>
 
 /*
- * Cache blocking: a kc x NR panel of B (16 KB at kc = 256) stays in L1 while
- * the MC x kc block of A (144 KB) streams through it from L2; the kc x NC block
- * of B (3 MB) is reused from L3 across the MC blocks. This fits a 32 KB L1d and
- * 512 KB L2 per core. Measured on the 2-core Zen 5 EPYC (48 KB L1d, 1 MB L2):
- * KC 128-512, MC 72-288 and NC 1536-4096 all land within +-3% of one another
- * (105-110 GFLOP/s at 512-2048 squares), so the kernel, not the blocking, sets
- * the pace here.
+ * Cache blocking: a kc x NR panel of B (32 KB at kc = 512) stays in L1/L2
+ * while the MC x kc block of A (288 KB) streams through it from L2; the
+ * kc x nc block of B is reused from L3 across the MC blocks. Each k block is
+ * one pass over C, read and written, so a deeper kc halves C's traffic.
+ * Measured on the 2-core Zen 5 EPYC (48 KB L1d, 1 MB L2) with
+ * onyx-kernel-bench: KC 128-512, MC 72-288 and NC 1536-4096 land within
+ * +-3% of one another on one core; on two cores at 2048 squares, where both
+ * share the memory bus, KC 512 ran 336-376 GFLOP/s against 300-334 for
+ * KC 256 (6 of 7 alternations), and the ResNet-50 conv shapes were unchanged.
  */
 #ifndef ONYX_KC
-#define ONYX_KC 256
+#define ONYX_KC 512
 #endif
 #ifndef ONYX_MC
 #define ONYX_MC 144
