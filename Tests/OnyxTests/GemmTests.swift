@@ -331,9 +331,10 @@ final class GemmTests: XCTestCase {
 
     /// The AVX-512 12x32 blocks (where the CPU has them) give the very bits
     /// of the 6x16 kernel, epilogues included, whatever the edges and the
-    /// order the blocks go in (shallow blocks go row band first).
+    /// order the blocks go in (shallow blocks go row band first, k blocks
+    /// up to 128 deep in column chunks: 40×1100×128 and 26×2300×60 take two).
     func testWideBlocksMatchNarrowTilesBitwise() throws {
-        let shapes = [(12, 32, 5), (24, 64, 700), (13, 33, 17), (144, 96, 257), (150, 47, 520), (35, 70, 1), (11, 31, 40), (40, 100, 16), (4, 200, 37), (3, 64, 300), (1, 130, 9)]
+        let shapes = [(12, 32, 5), (24, 64, 700), (40, 1100, 128), (26, 2300, 60), (13, 33, 17), (144, 96, 257), (150, 47, 520), (35, 70, 1), (11, 31, 40), (40, 100, 16), (4, 200, 37), (3, 64, 300), (1, 130, 9)]
         for (m, n, k) in shapes {
             for (packA, transB) in [(false, false), (true, true)] {
                 let shape = Case(m: m, n: n, k: k, transB: transB, padC: 3, alpha: 0.75, beta: 0.5)

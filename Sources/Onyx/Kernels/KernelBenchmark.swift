@@ -16,13 +16,17 @@ package enum KernelBenchmark {
 
     /// The fastest of repeated m × n × k products in seconds, over about
     /// `duration` seconds (and at least eight runs) after one warm-up run.
+    /// With `residual`, an m × n matrix is added in the epilogue (then a
+    /// Relu), as a Conv fused with its skip connection does.
     package static func sgemmSeconds(
-        m: Int, n: Int, k: Int, threads: Int, prepacked: Prepacked = .none, duration: Double = 0.5
+        m: Int, n: Int, k: Int, threads: Int, prepacked: Prepacked = .none, residual: Bool = false,
+        duration: Double = 0.5
     ) throws -> Double {
         let a = (0..<(m * k)).map { Float($0 % 7 - 3) }
         let b = (0..<(k * n)).map { Float($0 % 5 - 2) }
         var c = [Float](repeating: 0, count: m * n)
-        return try a.withUnsafeBufferPointer { ap in
+        let skip = residual ? (0..<(m * n)).map { Float($0 % 3 - 1) } : []
+        return try skip.withUnsafeBufferPointer { skip in try a.withUnsafeBufferPointer { ap in
             try b.withUnsafeBufferPointer { bp in
                 try c.withUnsafeMutableBufferPointer { cp in
                     guard let out = cp.baseAddress else { return 0 }
@@ -33,7 +37,10 @@ package enum KernelBenchmark {
                     let bOperand: Gemm.Operand = prepacked == .b
                         ? .packed(try PackedMatrix(.b, rows: k, columns: n, from: bMatrix)) : .matrix(bMatrix)
                     let once = {
-                        try Gemm.multiply(m: m, n: n, k: k, a: aOperand, b: bOperand, c: out, ldc: n, threads: threads)
+                        try Gemm.multiply(
+                            m: m, n: n, k: k, a: aOperand, b: bOperand, c: out, ldc: n,
+                            residual: residual ? skip.baseAddress : nil, activation: residual ? .relu : .none,
+                            threads: threads)
                     }
                     try once()
                     var best = Double.infinity
@@ -53,6 +60,6 @@ package enum KernelBenchmark {
                     return best
                 }
             }
-        }
+        } }
     }
 }
