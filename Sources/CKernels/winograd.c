@@ -106,6 +106,30 @@ void onyx_winograd2_input_f32(const onyx_winograd_geometry *g, size_t ty0, size_
     }
 }
 
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v16 __attribute__((vector_size(64)));
+/* Unaligned, aliasing loads of 8 floats (a macro: a function returning a
+ * vector would change the ABI in the baseline clone). */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define load8(p) (*(const v8u *)(p))
+
+/* The activation over n values, one branch per call so each loop vectorizes. */
+static inline __attribute__((always_inline)) void activate_span(float *restrict values, ptrdiff_t n, int activation,
+                                                                 float low, float high) {
+    if (activation == ONYX_ACTIVATION_RELU) {
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_RELU, values[i], low, high);
+    } else if (activation == ONYX_ACTIVATION_CLIP) {
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_CLIP, values[i], low, high);
+    } else if (activation == ONYX_ACTIVATION_SILU) {
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_SILU, values[i], low, high);
+    }
+}
+
+/* Y = A^T M A + bias, then the activation, for tile rows [ty0, ty1) and
+ * filters [k0, k1). Eight tiles of a row at a time go through vectors (their
+ * 2x2 outputs interleaved into the two output rows), the rest one by one; the
+ * activation runs over each finished pair of rows. Every output gets the same
+ * operations in the same order either way. */
 ONYX_CLONES
 void onyx_winograd2_output_f32(const onyx_winograd_geometry *g, size_t ty0, size_t ty1, size_t k0, size_t k1,
                                size_t filters, const float *restrict m, const float *restrict bias, int activation,
@@ -117,13 +141,33 @@ void onyx_winograd2_output_f32(const onyx_winograd_geometry *g, size_t ty0, size
     ptrdiff_t full = g->out_w / 2;
     for (size_t k = k0; k < k1; k++) {
         float b = bias ? bias[k] : 0.0f;
+        v8 bv = {b, b, b, b, b, b, b, b};
         float *plane = output + k * (size_t)(g->out_h * g->out_w);
         const float *s = m + k * tiles;
         for (ptrdiff_t ty = (ptrdiff_t)ty0; ty < (ptrdiff_t)ty1; ty++) {
             const float *q = s + (ty - (ptrdiff_t)ty0) * tw;
             float *y0 = plane + 2 * ty * g->out_w;
             float *y1 = 2 * ty + 1 < g->out_h ? y0 + g->out_w : NULL;
-            for (ptrdiff_t tx = 0; tx < tw; tx++) {
+            ptrdiff_t tx = 0;
+            for (; tx + 8 <= full; tx += 8) {
+                v8 m0 = load8(q + tx), m1 = load8(q + stride + tx), m2 = load8(q + 2 * stride + tx);
+                v8 m3 = load8(q + 3 * stride + tx), m4 = load8(q + 4 * stride + tx), m5 = load8(q + 5 * stride + tx);
+                v8 m6 = load8(q + 6 * stride + tx), m7 = load8(q + 7 * stride + tx), m8 = load8(q + 8 * stride + tx);
+                v8 m9 = load8(q + 9 * stride + tx), ma = load8(q + 10 * stride + tx), mb = load8(q + 11 * stride + tx);
+                v8 mc = load8(q + 12 * stride + tx), md = load8(q + 13 * stride + tx), me = load8(q + 14 * stride + tx);
+                v8 mf = load8(q + 15 * stride + tx);
+                v8 p0 = m0 + m4 + m8, p1 = m1 + m5 + m9, p2 = m2 + m6 + ma, p3 = m3 + m7 + mb;
+                v8 v00 = p0 + p1 + p2 + bv, v01 = p1 - p2 - p3 + bv;
+                v16 top = __builtin_shufflevector(v00, v01, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+                __builtin_memcpy(y0 + 2 * tx, &top, sizeof top);
+                if (y1) {
+                    v8 q0 = m4 - m8 - mc, q1 = m5 - m9 - md, q2 = m6 - ma - me, q3 = m7 - mb - mf;
+                    v8 v10 = q0 + q1 + q2 + bv, v11 = q1 - q2 - q3 + bv;
+                    v16 bottom = __builtin_shufflevector(v10, v11, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+                    __builtin_memcpy(y1 + 2 * tx, &bottom, sizeof bottom);
+                }
+            }
+            for (; tx < tw; tx++) {
                 /* A^T M: rows; then (A^T M) A: columns. */
                 float m0 = q[tx], m1 = q[stride + tx], m2 = q[2 * stride + tx], m3 = q[3 * stride + tx];
                 float m4 = q[4 * stride + tx], m5 = q[5 * stride + tx], m6 = q[6 * stride + tx], m7 = q[7 * stride + tx];
@@ -131,18 +175,15 @@ void onyx_winograd2_output_f32(const onyx_winograd_geometry *g, size_t ty0, size
                 float mc = q[12 * stride + tx], md = q[13 * stride + tx], me = q[14 * stride + tx], mf = q[15 * stride + tx];
                 float p0 = m0 + m4 + m8, p1 = m1 + m5 + m9, p2 = m2 + m6 + ma, p3 = m3 + m7 + mb;
                 float q0 = m4 - m8 - mc, q1 = m5 - m9 - md, q2 = m6 - ma - me, q3 = m7 - mb - mf;
-                float v00 = activate(activation, p0 + p1 + p2 + b, clip_min, clip_max);
-                float v01 = activate(activation, p1 - p2 - p3 + b, clip_min, clip_max);
-                float v10 = activate(activation, q0 + q1 + q2 + b, clip_min, clip_max);
-                float v11 = activate(activation, q1 - q2 - q3 + b, clip_min, clip_max);
                 ptrdiff_t x = 2 * tx;
-                y0[x] = v00;
-                if (tx < full) y0[x + 1] = v01;
+                y0[x] = p0 + p1 + p2 + b;
+                if (tx < full) y0[x + 1] = p1 - p2 - p3 + b;
                 if (y1) {
-                    y1[x] = v10;
-                    if (tx < full) y1[x + 1] = v11;
+                    y1[x] = q0 + q1 + q2 + b;
+                    if (tx < full) y1[x + 1] = q1 - q2 - q3 + b;
                 }
             }
+            activate_span(y0, y1 ? 2 * g->out_w : g->out_w, activation, clip_min, clip_max);
         }
     }
 }
