@@ -376,7 +376,7 @@ final class GemmTests: XCTestCase {
     /// biases and activations.
     func testLeftoverColumnKernelsMatchTheTilesBitwise() throws {
         var values = Values(state: 99)
-        for m in [1, 5, 7, 12, 23, 25, 61, 150] {
+        for m in [1, 5, 7, 12, 23, 25, 49, 61, 150] {
             for k in [1, 17, 600] {
                 let a = values.floats(m * k), b = values.floats(k * 32), c = values.floats(m * 32)
                 let rowBias = values.floats(m), columnBias = values.floats(32)
@@ -405,7 +405,7 @@ final class GemmTests: XCTestCase {
                         return out
                     }
                     let tiles = try product(columns: 32, kernel: .noWide)
-                    for columns in [1, 2, 4, 5, 16, 17, 20, 21, 31] {
+                    for columns in [1, 2, 3, 4, 5, 16, 17, 18, 19, 20, 21, 31] {
                         for kernel in [Gemm.KernelChoice.automatic, .noWide] {
                             let out = try product(columns: columns, kernel: kernel)
                             for i in 0..<m {

@@ -23,8 +23,12 @@ extension NormalizationKernels {
         var means = [Double](repeating: 0, count: statistics ? rows : 0)
         var inverses = [Double](repeating: 0, count: statistics ? rows : 0)
         let y = try x.withUnsafeBufferPointer(as: Float.self) { input in
-            try Tensor.make(Float.self, x.shape) { out in
-                guard let xp = input.baseAddress, let yp = out.baseAddress, scale.count == columns else { return }
+            // Every row is written below; the buffer is not zeroed first.
+            try Tensor.makeOverwritten(Float.self, x.shape) { out in
+                guard let xp = input.baseAddress, let yp = out.baseAddress, scale.count == columns else {
+                    out.update(repeating: 0)
+                    return
+                }
                 let parts = threadCount(rows: rows, elementsPerRow: columns, requested: threads)
                 means.withUnsafeMutableBufferPointer { meanOut in
                     inverses.withUnsafeMutableBufferPointer { inverseOut in
@@ -67,7 +71,11 @@ extension NormalizationKernels {
                     throw OnyxError.shapeMismatch("SkipLayerNorm input B \(b.shape) does not repeat along A \(a.shape)")
                 }
                 let run = { (sumOut: UnsafeMutablePointer<Float>?, yOut: UnsafeMutablePointer<Float>) in
-                    guard let a0 = ap.baseAddress, let b0 = bp.baseAddress, scale.count == columns else { return }
+                    guard let a0 = ap.baseAddress, let b0 = bp.baseAddress, scale.count == columns else {
+                        yOut.update(repeating: 0, count: ap.count)
+                        sumOut?.update(repeating: 0, count: ap.count)
+                        return
+                    }
                     let parts = threadCount(rows: rows, elementsPerRow: columns, requested: threads)
                     scale.withUnsafeBufferPointer { sp in
                         withOptionalPointer(bias) { biasPointer in
@@ -87,8 +95,9 @@ extension NormalizationKernels {
                 }
                 if wantsSum {
                     var result: Tensor?
-                    sum = try Tensor.make(Float.self, a.shape) { sumBuffer in
-                        result = try Tensor.make(Float.self, a.shape) { out in
+                    // `run` writes every element of both (rows of a.count values).
+                    sum = try Tensor.makeOverwritten(Float.self, a.shape) { sumBuffer in
+                        result = try Tensor.makeOverwritten(Float.self, a.shape) { out in
                             guard let s = sumBuffer.baseAddress, let o = out.baseAddress else { return }
                             run(s, o)
                         }
@@ -96,7 +105,7 @@ extension NormalizationKernels {
                     guard let result else { throw OnyxError.invalidModel("SkipLayerNorm produced no output") }
                     return result
                 }
-                return try Tensor.make(Float.self, a.shape) { out in
+                return try Tensor.makeOverwritten(Float.self, a.shape) { out in
                     guard let o = out.baseAddress else { return }
                     run(nil, o)
                 }
@@ -117,8 +126,12 @@ extension NormalizationKernels {
         let perGroup = channels / groups
         let block = perGroup &* spatial
         return try x.withUnsafeBufferPointer(as: Float.self) { input in
-            try Tensor.make(Float.self, x.shape) { out in
-                guard let xp = input.baseAddress, let yp = out.baseAddress, block > 0 else { return }
+            // Every block is written below; the buffer is not zeroed first.
+            try Tensor.makeOverwritten(Float.self, x.shape) { out in
+                guard let xp = input.baseAddress, let yp = out.baseAddress, block > 0 else {
+                    out.update(repeating: 0)
+                    return
+                }
                 let blocks = input.count / block
                 let parts = threadCount(rows: blocks, elementsPerRow: block, requested: threads)
                 forEachRowRange(rows: blocks, threads: parts) { range in

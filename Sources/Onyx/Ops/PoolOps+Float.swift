@@ -57,10 +57,14 @@ extension PoolOps {
         let scratchCount = withUnsafePointer(to: shape) {
             Int(isMax ? onyx_maxpool2d_scratch_count($0) : onyx_depthwise2d_scratch_count($0))
         }
-        return try Tensor.make(Float.self, outShape) { out in
+        // Each plane's kernel writes all of its outputs; the buffer is not zeroed first.
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
-                guard let inBase = input.baseAddress else { return }
+                guard let inBase = input.baseAddress else {
+                    out.update(repeating: 0)
+                    return
+                }
                 try Gemm.forEachItem(
                     count: planes, threads: threads, workPerItem: Gemm.saturatingProduct(outputPlane, taps, 1),
                     // Every scratch float is written by the kernel before it is read.
@@ -102,10 +106,13 @@ extension PoolOps {
         let size = try Tensor.checkedCount(Array(x.shape[2...]))
         guard size > 0 else { return nil }
         let outShape = Array(x.shape[0..<2]) + [Int](repeating: 1, count: x.shape.count - 2)
-        return try Tensor.make(Float.self, outShape) { out in
+        return try Tensor.makeOverwritten(Float.self, outShape) { out in
             guard let outBase = out.baseAddress else { return }
             try x.withElements(Float.self) { input in
-                guard let inBase = input.baseAddress else { return }
+                guard let inBase = input.baseAddress else {
+                    out.update(repeating: 0)
+                    return
+                }
                 FloatElementwise.forChunks(count: planes, threads: threads, cost: size) { low, high in
                     for plane in low..<high {
                         let source = inBase + plane &* size
