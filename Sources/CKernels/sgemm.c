@@ -451,15 +451,14 @@ static void run_block(onyx_microkernel kernel, onyx_wide_microkernel wide, size_
         size_t ir = 0;
 #if defined(__x86_64__)
         if (kc > 0 && columns <= 4 && kernel == onyx_kernel_6x16_avx2) {
-            /* A few columns left: each by the narrow kernel (same bits, no unused columns). */
+            /* A few columns left: together by the narrow kernel (same bits, no unused columns). */
             onyx_tile_epilogue e = *base;
-            for (size_t j = 0; j < columns; j++) {
-                e.col_bias = e.last && col_bias ? col_bias + jr + j : NULL;
-                for (size_t i = 0; i < mc; i += 4 * MR) {
-                    e.row_bias = e.last && row_bias ? row_bias + i : NULL;
-                    onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bp + jr * bl.panel_step + j,
-                                            bl.b_stride, c + (ptrdiff_t)i * ldc + (ptrdiff_t)(jr + j), ldc, &e);
-                }
+            e.col_bias = e.last && col_bias ? col_bias + jr : NULL;
+            size_t step = onyx_narrow_rows(columns);
+            for (size_t i = 0; i < mc; i += step) {
+                e.row_bias = e.last && row_bias ? row_bias + i : NULL;
+                onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(step, mc - i), bp + jr * bl.panel_step, bl.b_stride, 1,
+                                        columns, c + (ptrdiff_t)i * ldc + (ptrdiff_t)jr, ldc, &e);
             }
             continue;
         }
@@ -551,14 +550,13 @@ int onyx_sgemm_range(const onyx_sgemm_problem *p, size_t m0, size_t m1, size_t n
                     pack_a_block(p->a, p->a_row_stride, p->a_col_stride, ic, mc, pc, kc, a_buffer);
                     ap = a_buffer;
                 }
-                for (size_t j = n0; j < n1; j++) {
-                    e.col_bias = e.last && col_bias ? col_bias + j : NULL;
-                    const float *bj = p->b + (ptrdiff_t)pc * p->b_row_stride + (ptrdiff_t)j * p->b_col_stride;
-                    for (size_t i = 0; i < mc; i += 4 * MR) {
-                        e.row_bias = e.last && row_bias ? row_bias + ic + i : NULL;
-                        onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(4 * MR, mc - i), bj, p->b_row_stride,
-                                                p->c + (ptrdiff_t)(ic + i) * p->ldc + (ptrdiff_t)j, p->ldc, &e);
-                    }
+                e.col_bias = e.last && col_bias ? col_bias + n0 : NULL;
+                const float *bj = p->b + (ptrdiff_t)pc * p->b_row_stride + (ptrdiff_t)n0 * p->b_col_stride;
+                size_t step = onyx_narrow_rows(n1 - n0);
+                for (size_t i = 0; i < mc; i += step) {
+                    e.row_bias = e.last && row_bias ? row_bias + ic + i : NULL;
+                    onyx_kernel_narrow_avx2(kc, ap + i * kc, min_size(step, mc - i), bj, p->b_row_stride, p->b_col_stride,
+                                            n1 - n0, p->c + (ptrdiff_t)(ic + i) * p->ldc + (ptrdiff_t)n0, p->ldc, &e);
                 }
             }
         }

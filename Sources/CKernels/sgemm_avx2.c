@@ -147,52 +147,68 @@ static inline __attribute__((always_inline)) ONYX_AVX2 float finish_one(float *c
     return r;
 }
 
-/* `panels` (1-4) consecutive A panels times one B column: the sums of the
- * 6x16 kernel's column 0, each element by the same fused multiply-adds in
- * the same order, with the panels' chains interleaved. */
-static inline __attribute__((always_inline)) ONYX_AVX2 void narrow_panels(size_t kc, const float *a, int panels,
-                                                                          const float *b, ptrdiff_t b_stride,
-                                                                          __m256 *acc) {
-    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    const float *a1 = a + MR * kc, *a2 = a1 + MR * kc, *a3 = a2 + MR * kc;
-    const float *starts[4] = {a, a1, a2, a3};
-    for (size_t q = 0; q < kc; q++) {
-        /* The panels stream through once (a matrix times a vector): fetch
-         * ahead, every 64 bytes of each. */
-        if (q % 8 == 0) {
-            for (int panel = 0; panel < panels; panel++) {
-                const float *ahead = starts[panel] + (q + ONYX_A_PREFETCH) * MR;
-                for (int line = 0; line < 3; line++) _mm_prefetch((const char *)(ahead + 16 * line), _MM_HINT_T0);
-            }
-        }
-        __m256 bv = _mm256_broadcast_ss(b + (ptrdiff_t)q * b_stride);
-        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + q * MR, six), bv, s0);
-        if (panels > 1) s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a1 + q * MR, six), bv, s1);
-        if (panels > 2) s2 = _mm256_fmadd_ps(_mm256_maskload_ps(a2 + q * MR, six), bv, s2);
-        if (panels > 3) s3 = _mm256_fmadd_ps(_mm256_maskload_ps(a3 + q * MR, six), bv, s3);
-    }
-    acc[0] = s0;
-    acc[1] = s1;
-    acc[2] = s2;
-    acc[3] = s3;
-}
+/* Up to P consecutive A panels times C columns of B: P * C chains of fused
+ * multiply-adds in flight (8 for one or two columns, enough to cover their
+ * latency). A panel's 6 values of one k step are read as 8 with a plain load
+ * (the 2 beyond belong to the next step; lanes 6 and 7 are never used), and
+ * with a masked load at the last step, which could reach past the buffer;
+ * masked loads at every step held the kernel to about one a cycle. Each
+ * element gets the 6x16 kernel's fused multiply-adds in the same order. */
+#define ONYX_NARROW_STEP(P, C, LOAD)                                                                           \
+    do {                                                                                                       \
+        __m256 bv[C];                                                                                          \
+        for (int j = 0; j < C; j++) bv[j] = _mm256_broadcast_ss(b + (ptrdiff_t)q * b_stride + j * b_column); \
+        for (int i = 0; i < P; i++) {                                                                          \
+            if (i < panels) {                                                                                  \
+                __m256 av = LOAD(a + (size_t)i * MR * kc + q * MR);                                            \
+                for (int j = 0; j < C; j++) s[i][j] = _mm256_fmadd_ps(av, bv[j], s[i][j]);                     \
+            }                                                                                                  \
+        }                                                                                                      \
+    } while (0)
+#define ONYX_MASKED_LOAD(p) _mm256_maskload_ps((p), six)
+#define ONYX_NARROW_BLOCK(P, C)                                                                                \
+    do {                                                                                                       \
+        __m256 s[P][C];                                                                                        \
+        for (int i = 0; i < P; i++)                                                                            \
+            for (int j = 0; j < C; j++) s[i][j] = _mm256_setzero_ps();                                         \
+        size_t q = 0;                                                                                          \
+        for (; q + 1 < kc; q++) {                                                                              \
+            /* The panels stream through once (a matrix times a few vectors): fetch ahead. */                  \
+            if (q % 8 == 0) {                                                                                  \
+                for (int i = 0; i < P && i < panels; i++) {                                                    \
+                    const float *ahead = a + (size_t)i * MR * kc + (q + ONYX_A_PREFETCH) * MR;                 \
+                    for (int line = 0; line < 3; line++) _mm_prefetch((const char *)(ahead + 16 * line), _MM_HINT_T0); \
+                }                                                                                              \
+            }                                                                                                  \
+            ONYX_NARROW_STEP(P, C, _mm256_loadu_ps);                                                           \
+        }                                                                                                      \
+        if (q < kc) ONYX_NARROW_STEP(P, C, ONYX_MASKED_LOAD);                                                  \
+        for (int i = 0; i < P; i++)                                                                            \
+            for (int j = 0; j < C; j++) _mm256_storeu_ps(sums + 8 * (i * 4 + j), s[i][j]);                     \
+    } while (0)
+
+size_t onyx_narrow_rows(size_t columns) { return (columns <= 1 ? 8 : columns == 2 ? 4 : 2) * MR; }
 
 ONYX_AVX2 void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, ptrdiff_t b_stride,
-                                       float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e) {
+                                       ptrdiff_t b_column, size_t columns, float *c, ptrdiff_t ldc,
+                                       const onyx_tile_epilogue *e) {
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
     int panels = (int)((rows + MR - 1) / MR);
-    __m256 acc[4];
-    switch (panels) {
-    case 1: narrow_panels(kc, a, 1, b, b_stride, acc); break;
-    case 2: narrow_panels(kc, a, 2, b, b_stride, acc); break;
-    case 3: narrow_panels(kc, a, 3, b, b_stride, acc); break;
-    default: narrow_panels(kc, a, 4, b, b_stride, acc); break;
+    /* Sums of panel i, column j at sums[8 * (4 * i + j)]. */
+    float sums[8 * 4 * 8];
+    switch (columns) {
+    case 1: ONYX_NARROW_BLOCK(8, 1); break;
+    case 2: ONYX_NARROW_BLOCK(4, 2); break;
+    case 3: ONYX_NARROW_BLOCK(2, 3); break;
+    default: ONYX_NARROW_BLOCK(2, 4); break;
     }
-    float sums[4 * 8];
-    for (int i = 0; i < 4; i++) _mm256_storeu_ps(sums + 8 * i, acc[i]);
-    for (size_t row = 0; row < rows; row++) {
-        float *target = c + (ptrdiff_t)row * ldc;
-        *target = finish_one(target, sums[row / MR * 8 + row % MR], (int)row, e);
+    for (size_t j = 0; j < columns; j++) {
+        onyx_tile_epilogue column = *e;
+        column.col_bias = e->col_bias ? e->col_bias + j : NULL;
+        for (size_t row = 0; row < rows; row++) {
+            float *target = c + (ptrdiff_t)row * ldc + (ptrdiff_t)j;
+            *target = finish_one(target, sums[8 * (4 * (row / MR) + j) + row % MR], (int)row, &column);
+        }
     }
 }
 

@@ -50,13 +50,15 @@ void onyx_kernel_6x16_avx2(size_t kc, const float *a, const float *b, float *c, 
                            const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
-/* Up to 24 rows (four consecutive A panels) times one column of B, B(q) at
- * b[q * b_stride] (NR within a packed panel): bitwise the 6x16 kernel's
- * column, without computing unused columns. Writes `rows` elements of
- * column 0 of c; the epilogue's row_bias covers `rows` rows and col_bias
- * (if set) is this column's. */
-void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, ptrdiff_t b_stride, float *c,
-                             ptrdiff_t ldc, const onyx_tile_epilogue *e);
+/* Up to onyx_narrow_rows(columns) rows (consecutive A panels) times
+ * `columns` (1-4) columns of B, B(q, j) at b[q * b_stride + j * b_column]
+ * (b_column 1 within a packed panel): bitwise the 6x16 kernel's columns,
+ * without computing unused ones. Writes `rows` x `columns` elements of c;
+ * the epilogue's row_bias covers `rows` rows and col_bias (if set) starts at
+ * column 0 of these. */
+size_t onyx_narrow_rows(size_t columns);
+void onyx_kernel_narrow_avx2(size_t kc, const float *a, size_t rows, const float *b, ptrdiff_t b_stride,
+                             ptrdiff_t b_column, size_t columns, float *c, ptrdiff_t ldc, const onyx_tile_epilogue *e);
 #endif
 #if defined(__x86_64__)
 /* A 12x32 block from two A panels (rows 0-5, 6-11) and two B panels

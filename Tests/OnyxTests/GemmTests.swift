@@ -369,7 +369,8 @@ final class GemmTests: XCTestCase {
         }
     }
     /// Column counts that leave 1-4 columns after the last full panel take
-    /// the narrow AVX2 kernel (one column at a time), and other leftovers the
+    /// the narrow AVX2 kernel (all of them at once, in row groups of 8, 4 or
+    /// 2 panels by the column count), and other leftovers the
     /// masked 12x16 AVX-512 kernel. Each column must come out bitwise as
     /// column j of a 32-column product done by 6x16 tiles alone, over row
     /// counts around the panel and group sizes, several k blocks, alpha/beta,
