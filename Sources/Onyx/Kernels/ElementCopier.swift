@@ -149,9 +149,12 @@ final class ElementCopier {
 extension Tensor {
     /// A new tensor of `type` and `shape` whose elements `body` copies out of
     /// `sources` (all of `type`) through an ``ElementCopier``. Output
-    /// elements `body` leaves alone are zero (empty for strings).
+    /// elements `body` leaves alone are zero (empty for strings), unless
+    /// `writesAll` promises there are none: then a byte-sized type's buffer
+    /// is not zeroed first.
     static func assemble(
-        _ type: ElementType, _ shape: [Int], from sources: [Tensor], _ body: (ElementCopier) throws -> Void
+        _ type: ElementType, _ shape: [Int], from sources: [Tensor], writesAll: Bool = false,
+        _ body: (ElementCopier) throws -> Void
     ) throws -> Tensor {
         for source in sources where source.elementType != type {
             throw OnyxError.wrongElementType("expected \(type) tensors, got \(source.elementType)")
@@ -168,12 +171,13 @@ extension Tensor {
         }
         if type.bitWidth % 8 == 0 {
             return try withExtendedLifetime(sources) {
-                try Tensor.make(type, shape) { raw in
+                let fill = { (raw: UnsafeMutableRawPointer) in
                     let copier = ElementCopier(
                         width: type.bitWidth / 8, sourcePointers: sources.map { UnsafeRawPointer($0.buffer?.baseAddress) },
                         sourceCounts: counts, sourceStrings: [], output: raw, outputStrings: [], outputCount: count)
                     try body(copier)
                 }
+                return writesAll ? try Tensor.makeOverwritten(type, shape, fill) : try Tensor.make(type, shape, fill)
             }
         }
         let bits = type.bitWidth

@@ -52,6 +52,17 @@ extension Tensor {
         return try Tensor(elementType: type, shape: shape, buffer: buffer)
     }
 
+    /// A numeric tensor whose bytes `body` must all write: the buffer is not
+    /// zeroed first.
+    static func makeOverwritten(
+        _ type: ElementType, _ shape: [Int], _ body: (UnsafeMutableRawPointer) throws -> Void
+    ) throws -> Tensor {
+        let count = try Tensor.checkedCount(shape)
+        let buffer = TensorBuffer.uninitialized(byteCount: try TensorAllocation.checkedBytes(type, count: count))
+        if let base = buffer.baseAddress { try body(base) }
+        return try Tensor(elementType: type, shape: shape, buffer: buffer)
+    }
+
     /// A tensor of Swift scalar type `T` whose elements `body` writes.
     static func make<T: TensorScalar>(
         _ type: T.Type, _ shape: [Int], _ body: (UnsafeMutableBufferPointer<T>) throws -> Void

@@ -57,7 +57,8 @@ enum ConcatSplitOps {
             }
             let outer = try Tensor.checkedCount(Array(first.shape[..<resolved]))
             let inner = try Tensor.checkedCount(Array(first.shape[(resolved + 1)...]))
-            let result = try Tensor.assemble(first.elementType, outShape, from: tensors) { copier in
+            // Every output element is some input's: the rows below cover the output.
+            let result = try Tensor.assemble(first.elementType, outShape, from: tensors, writesAll: true) { copier in
                 guard copier.outputCount > 0 else { return }
                 var destination = 0
                 for row in 0..<outer {
