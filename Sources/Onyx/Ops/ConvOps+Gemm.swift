@@ -82,7 +82,8 @@ extension ConvProblem {
         let depth = try Tensor.checkedCount([channelsPerGroup, taps])
         let pointwise = isPointwise
         let unfold = pointwise ? nil : try Unfolding(geometry: geometry, taps: taps, positions: positions)
-        let bandRows = unfold?.bandRows(depth: depth, filters: filtersPerGroup)
+        // An empty input (all taps in the padding) unfolds into zeros whole, never by bands.
+        let bandRows = x.count == 0 ? nil : unfold?.bandRows(depth: depth, filters: filtersPerGroup)
         // Columns of one unfolded matrix: all positions, or one band's.
         let unfolded = bandRows.map { $0 &* (geometry.output.last ?? 1) } ?? positions
         // Where the GEMM reads a row-major B in place, the columns are unfolded
