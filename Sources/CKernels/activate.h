@@ -17,4 +17,20 @@ static inline __attribute__((always_inline)) float activate(int activation, floa
     return v;
 }
 
+/* The activation over n values in place, branching once per call so that
+ * each loop vectorizes with its activation fixed. */
+static inline __attribute__((always_inline)) void activate_span(float *restrict values, ptrdiff_t n, int activation,
+                                                                 float low, float high) {
+    if (activation == ONYX_ACTIVATION_RELU) {
+#pragma clang loop interleave_count(4)
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_RELU, values[i], low, high);
+    } else if (activation == ONYX_ACTIVATION_CLIP) {
+#pragma clang loop interleave_count(4)
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_CLIP, values[i], low, high);
+    } else if (activation == ONYX_ACTIVATION_SILU) {
+#pragma clang loop interleave_count(4)
+        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_SILU, values[i], low, high);
+    }
+}
+
 #endif

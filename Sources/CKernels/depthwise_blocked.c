@@ -209,12 +209,6 @@ static inline __attribute__((always_inline)) void compute_row_any(const onyx_dep
     }
 }
 
-static inline __attribute__((always_inline)) void activate_row(float *restrict values, ptrdiff_t n, int activation,
-                                                                float low, float high) {
-#pragma clang loop interleave_count(4)
-    for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(activation, values[i], low, high);
-}
-
 ONYX_CLONES
 void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, ptrdiff_t count, ptrdiff_t row_begin,
                                   ptrdiff_t row_end, ptrdiff_t channels, const float *restrict input,
@@ -251,13 +245,7 @@ void onyx_depthwise2d_blocked_f32(const onyx_depthwise2d *p, ptrdiff_t first, pt
                 lines[ky] = ring + (top + ky * p->dilation_h) % l.ring * row_floats;
             }
             compute_row_any(p, lines, w, bf, row_out);
-            if (p->activation == ONYX_ACTIVATION_RELU) {
-                activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_RELU, 0, 0);
-            } else if (p->activation == ONYX_ACTIVATION_CLIP) {
-                activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_CLIP, p->clip_min, p->clip_max);
-            } else if (p->activation == ONYX_ACTIVATION_SILU) {
-                activate_row(row_out, p->out_w * lanes, ONYX_ACTIVATION_SILU, 0, 0);
-            }
+            activate_span(row_out, p->out_w * lanes, p->activation, p->clip_min, p->clip_max);
             drain_row(p, row_out, valid, oy, row_end, out);
         }
     }

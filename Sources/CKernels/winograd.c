@@ -113,18 +113,6 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define load8(p) (*(const v8u *)(p))
 
-/* The activation over n values, one branch per call so each loop vectorizes. */
-static inline __attribute__((always_inline)) void activate_span(float *restrict values, ptrdiff_t n, int activation,
-                                                                 float low, float high) {
-    if (activation == ONYX_ACTIVATION_RELU) {
-        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_RELU, values[i], low, high);
-    } else if (activation == ONYX_ACTIVATION_CLIP) {
-        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_CLIP, values[i], low, high);
-    } else if (activation == ONYX_ACTIVATION_SILU) {
-        for (ptrdiff_t i = 0; i < n; i++) values[i] = activate(ONYX_ACTIVATION_SILU, values[i], low, high);
-    }
-}
-
 /* Y = A^T M A + bias, then the activation, for tile rows [ty0, ty1) and
  * filters [k0, k1). Eight tiles of a row at a time go through vectors (their
  * 2x2 outputs interleaved into the two output rows), the rest one by one; the

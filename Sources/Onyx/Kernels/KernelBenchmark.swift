@@ -25,41 +25,43 @@ package enum KernelBenchmark {
         let a = (0..<(m * k)).map { Float($0 % 7 - 3) }
         let b = (0..<(k * n)).map { Float($0 % 5 - 2) }
         var c = [Float](repeating: 0, count: m * n)
+        // Empty without a residual: its base address is then nil.
         let skip = residual ? (0..<(m * n)).map { Float($0 % 3 - 1) } : []
-        return try skip.withUnsafeBufferPointer { skip in try a.withUnsafeBufferPointer { ap in
+        return try a.withUnsafeBufferPointer { ap in
             try b.withUnsafeBufferPointer { bp in
-                try c.withUnsafeMutableBufferPointer { cp in
-                    guard let out = cp.baseAddress else { return 0 }
-                    let aMatrix = Gemm.Matrix.rowMajor(ap.baseAddress, columns: k)
-                    let bMatrix = Gemm.Matrix.rowMajor(bp.baseAddress, columns: n)
-                    let aOperand: Gemm.Operand = prepacked == .a
-                        ? .packed(try PackedMatrix(.a, rows: m, columns: k, from: aMatrix)) : .matrix(aMatrix)
-                    let bOperand: Gemm.Operand = prepacked == .b
-                        ? .packed(try PackedMatrix(.b, rows: k, columns: n, from: bMatrix)) : .matrix(bMatrix)
-                    let once = {
-                        try Gemm.multiply(
-                            m: m, n: n, k: k, a: aOperand, b: bOperand, c: out, ldc: n,
-                            residual: residual ? skip.baseAddress : nil, activation: residual ? .relu : .none,
-                            threads: threads)
-                    }
-                    try once()
-                    var best = Double.infinity
-                    var spent = 0.0
-                    var runs = 0
-                    // At least eight timed runs, however long each takes: a 2048³ product
-                    // (~90 ms on one core) otherwise got two or three per round, and on this
-                    // shared VM the best of so few missed the two-thread rate by up to 20%.
-                    repeat {
-                        let start = DispatchTime.now().uptimeNanoseconds
+                try skip.withUnsafeBufferPointer { rp in
+                    try c.withUnsafeMutableBufferPointer { cp in
+                        guard let out = cp.baseAddress else { return 0 }
+                        let aMatrix = Gemm.Matrix.rowMajor(ap.baseAddress, columns: k)
+                        let bMatrix = Gemm.Matrix.rowMajor(bp.baseAddress, columns: n)
+                        let aOperand: Gemm.Operand = prepacked == .a
+                            ? .packed(try PackedMatrix(.a, rows: m, columns: k, from: aMatrix)) : .matrix(aMatrix)
+                        let bOperand: Gemm.Operand = prepacked == .b
+                            ? .packed(try PackedMatrix(.b, rows: k, columns: n, from: bMatrix)) : .matrix(bMatrix)
+                        let once = {
+                            try Gemm.multiply(
+                                m: m, n: n, k: k, a: aOperand, b: bOperand, c: out, ldc: n, residual: rp.baseAddress,
+                                activation: residual ? .relu : .none, threads: threads)
+                        }
                         try once()
-                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                        best = min(best, seconds)
-                        spent += seconds
-                        runs += 1
-                    } while spent < duration || runs < 8
-                    return best
+                        var best = Double.infinity
+                        var spent = 0.0
+                        var runs = 0
+                        // At least eight timed runs, however long each takes: a 2048³ product
+                        // (~90 ms on one core) otherwise got two or three per round, and on this
+                        // shared VM the best of so few missed the two-thread rate by up to 20%.
+                        repeat {
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            try once()
+                            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                            best = min(best, seconds)
+                            spent += seconds
+                            runs += 1
+                        } while spent < duration || runs < 8
+                        return best
+                    }
                 }
             }
-        } }
+        }
     }
 }

@@ -30,23 +30,17 @@ final class MemoryBudget: @unchecked Sendable {
 
     /// Bytes charged and not yet refunded.
     var heldBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return held
+        lock.withLock { held }
     }
 
     /// The most bytes held at once so far.
     var peakBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return peak
+        lock.withLock { peak }
     }
 
     /// Whether `bytes` more fit under the limit now.
     func admits(_ bytes: Int) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return bytes >= 0 && bytes <= limit - min(held, limit)
+        lock.withLock { bytes >= 0 && bytes <= limit - min(held, limit) }
     }
 
     func charge(_ bytes: Int) {

@@ -97,22 +97,16 @@ final class RunArena: @unchecked Sendable {
 
     /// Bytes handed out and not yet returned.
     var usedBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return used
+        lock.withLock { used }
     }
 
     /// Requests that found no region long enough.
     var fallbackCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return fallbacks
+        lock.withLock { fallbacks }
     }
 
     /// Free regions, for tests: (offset, length) sorted by offset.
     var freeRegions: [(offset: Int, length: Int)] {
-        lock.lock()
-        defer { lock.unlock() }
-        return free
+        lock.withLock { free }
     }
 }

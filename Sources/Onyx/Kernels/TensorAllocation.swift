@@ -45,11 +45,7 @@ extension Tensor {
     static func make(
         _ type: ElementType, _ shape: [Int], _ body: (UnsafeMutableRawPointer) throws -> Void
     ) throws -> Tensor {
-        let count = try Tensor.checkedCount(shape)
-        let bytes = try TensorAllocation.checkedBytes(type, count: count)
-        let buffer = TensorBuffer.zeroed(byteCount: bytes)
-        if let base = buffer.baseAddress { try body(base) }
-        return try Tensor(elementType: type, shape: shape, buffer: buffer)
+        try make(type, shape, zeroed: true, body)
     }
 
     /// A numeric tensor whose bytes `body` must all write: the buffer is not
@@ -57,8 +53,14 @@ extension Tensor {
     static func makeOverwritten(
         _ type: ElementType, _ shape: [Int], _ body: (UnsafeMutableRawPointer) throws -> Void
     ) throws -> Tensor {
-        let count = try Tensor.checkedCount(shape)
-        let buffer = TensorBuffer.uninitialized(byteCount: try TensorAllocation.checkedBytes(type, count: count))
+        try make(type, shape, zeroed: false, body)
+    }
+
+    private static func make(
+        _ type: ElementType, _ shape: [Int], zeroed: Bool, _ body: (UnsafeMutableRawPointer) throws -> Void
+    ) throws -> Tensor {
+        let bytes = try TensorAllocation.checkedBytes(type, count: try Tensor.checkedCount(shape))
+        let buffer = zeroed ? TensorBuffer.zeroed(byteCount: bytes) : TensorBuffer.uninitialized(byteCount: bytes)
         if let base = buffer.baseAddress { try body(base) }
         return try Tensor(elementType: type, shape: shape, buffer: buffer)
     }

@@ -236,16 +236,13 @@ private final class SessionMemory: @unchecked Sendable {
     private var fallbacks = 0
 
     var peakBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return peak
+
+        lock.withLock { peak }
     }
 
     /// Tensors the runs' arenas had no room for, over all runs so far.
     var arenaFallbacks: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return fallbacks
+        lock.withLock { fallbacks }
     }
 
     /// The size for the next run's arena (0: none yet, before any run) and
